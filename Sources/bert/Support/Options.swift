@@ -1,0 +1,89 @@
+import ArgumentParser
+import BertBLAS
+import Foundation
+
+/// `--model DIR`: shared by every command that loads a model folder.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "A HuggingFace model folder (config.json, model.safetensors, tokenizer.json or vocab.txt).",
+        valueName: "dir"))
+    var model: String
+
+    var url: URL { URL(fileURLWithPath: model) }
+}
+
+/// `[FILE...]`: input files read one item per line; none, or `-`, means standard input.
+struct InputFiles: ParsableArguments {
+    @Argument(help: ArgumentHelp("Input files, one item per line. None or '-' reads standard input.",
+                                 valueName: "file"))
+    var files: [String] = []
+
+    var paths: [String] { files.isEmpty ? ["-"] : files }
+
+    /// Calls `body` for every line of every input, in order. A file that cannot be read is
+    /// reported (and counted as a failure) without stopping the others; a line with invalid UTF-8
+    /// is repaired and warned about.
+    func forEachLine(_ report: Report, _ body: (TextLine) throws -> Void) rethrows {
+        for path in paths {
+            let lines: [TextLine]
+            do {
+                lines = try TextLines.read(path: path)
+            } catch {
+                report.fail("\(error)")
+                continue
+            }
+            for line in lines {
+                if line.repairedUTF8 {
+                    report.warn("\(line.source):\(line.number): invalid UTF-8 replaced with U+FFFD")
+                }
+                try body(line)
+            }
+        }
+    }
+}
+
+/// Collects warnings and failures on stderr and turns them into the exit status at the end.
+final class Report {
+    private(set) var failures = 0
+
+    func warn(_ message: String) {
+        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+    }
+
+    func fail(_ message: String) {
+        failures += 1
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    }
+
+    /// Throws `ExitCode.failure` when anything failed; call it last.
+    func finish() throws {
+        if failures > 0 {
+            FileHandle.standardError.write(Data("\(failures) input(s) failed\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// Writes one JSON value per line to stdout, flushing each so results stream.
+enum JSONLines {
+    static func write(_ object: Any) {
+        guard JSONSerialization.isValidJSONObject(object) || !(object is [String: Any] || object is [Any]) else {
+            FileHandle.standardError.write(Data("error: internal: not JSON-serializable\n".utf8))
+            return
+        }
+        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.fragmentsAllowed, .withoutEscapingSlashes]) {
+            FileHandle.standardOutput.write(data)
+            FileHandle.standardOutput.write(Data("\n".utf8))
+        }
+    }
+
+    /// The record for an input that failed: `{"error": message}` plus where it came from.
+    static func error(_ message: String, line: TextLine? = nil) -> [String: Any] {
+        var record: [String: Any] = ["error": message]
+        if let line {
+            record["source"] = line.source
+            record["line"] = line.number
+        }
+        return record
+    }
+}

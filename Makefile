@@ -59,7 +59,7 @@ build: deps
 	swift build -c release
 
 test: deps models data
-	swift build $(TESTFLAGS)
+	swift build $(TESTFLAGS) --build-tests
 	swift test $(TESTFLAGS) --skip-build
 
 demo: deps models data

@@ -72,3 +72,12 @@ bench: deps models
 
 clean:
 	rm -rf .build
+
+## The HuggingFace reference stack (developers only; tests use committed goldens).
+GOLDENS_VENV ?= .venv-goldens
+$(GOLDENS_VENV)/.complete: scripts/requirements-goldens.txt
+	python3 -m venv $(GOLDENS_VENV)
+	$(GOLDENS_VENV)/bin/pip install -q -r scripts/requirements-goldens.txt
+	touch $@
+
+reference-venv: $(GOLDENS_VENV)/.complete

@@ -1,0 +1,180 @@
+import Foundation
+
+/// The BERT encoder of a HuggingFace model folder: embeddings, N layers, and the pooler when the
+/// checkpoint has one.
+///
+/// Immutable after loading and `Sendable`: share one model across threads, each with its own
+/// `Workspace`. Weights are `mmap`'d, never copied (F16/BF16 are converted once at load).
+/// Reference: transformers `BertModel` (v4.57.1).
+public final class BertModel: Sendable {
+    /// The folder it was loaded from.
+    public let directory: URL
+    public let config: BertConfig
+    /// The checkpoint; heads look up their own tensors here (see `TensorNames`).
+    public let weights: WeightStore
+    /// BLAS or the naive reference, for every matrix product.
+    public let kernel: Kernel
+    public let embeddings: Embeddings
+    public let layers: [EncoderLayer]
+    /// `pooler.dense` (followed by tanh over [CLS]), nil when the checkpoint has none.
+    public let pooler: Linear?
+
+    /// Loads `config.json` and `model.safetensors` from a model folder.
+    ///
+    /// - Parameters:
+    ///   - directory: a HuggingFace BERT folder (BertModel, a `BertFor…` task checkpoint, or a
+    ///     sentence-transformers folder).
+    ///   - kernel: `.blas` (default) or `.naive`.
+    /// - Throws: `BertError` naming the file and tensor: `.io`, `.invalidFile` (malformed
+    ///   safetensors), `.config` (missing key, unsupported value), `.missingTensor` (listing the
+    ///   names tried), `.shape` (a tensor disagrees with the config).
+    public convenience init(directory: URL, kernel: Kernel = .blas) throws {
+        let config = try BertConfig.load(directory.appendingPathComponent("config.json"))
+        let weights = try WeightStore(url: directory.appendingPathComponent("model.safetensors"))
+        try self.init(directory: directory, config: config, weights: weights, kernel: kernel)
+    }
+
+    /// Builds the encoder from an already loaded config and weights.
+    public init(directory: URL, config: BertConfig, weights: WeightStore, kernel: Kernel = .blas) throws {
+        try config.validate(file: directory.appendingPathComponent("config.json").path)
+        self.directory = directory
+        self.config = config
+        self.weights = weights
+        self.kernel = kernel
+        embeddings = try Embeddings(weights, config: config)
+        layers = try (0..<config.numHiddenLayers).map { try EncoderLayer(weights, index: $0, config: config) }
+        let h = config.hiddenSize
+        pooler = weights.contains(TensorNames.pooler.weight)
+            ? try Linear(weights, TensorNames.pooler, inFeatures: h, outFeatures: h) : nil
+    }
+
+    /// Allocates the buffers for forward passes of up to `maxBatch` sequences of up to
+    /// `maxLength` tokens each.
+    ///
+    /// - Throws: `BertError.invalidInput` unless both are positive and `maxLength` is at most
+    ///   `max_position_embeddings`.
+    public func makeWorkspace(maxBatch: Int, maxLength: Int) throws -> Workspace {
+        guard maxBatch > 0, maxLength > 0 else {
+            throw BertError(.invalidInput, "workspace needs a positive batch and length, got \(maxBatch) × \(maxLength)")
+        }
+        guard maxLength <= config.maxPositionEmbeddings else {
+            throw BertError(.invalidInput, "max length \(maxLength) exceeds the model's max_position_embeddings \(config.maxPositionEmbeddings)")
+        }
+        return Workspace(config: config, maxBatch: maxBatch, maxLength: maxLength)
+    }
+
+    /// Runs the encoder on a batch of token sequences of any lengths.
+    ///
+    /// Sequences are packed back to back with no padding: dense layers run on the real tokens
+    /// only, and attention runs per sequence, which equals HF's padded and masked result.
+    /// - Parameters:
+    ///   - ids: token ids per sequence, special tokens included, no padding; each non-empty.
+    ///   - typeIds: token type (segment) ids per sequence, same lengths; nil means all 0.
+    ///   - workspace: from `makeWorkspace`; the output points into it.
+    /// - Returns: the last hidden state `[N, H]` and the pooled output `[B, H]`, valid until the
+    ///   workspace's next forward pass.
+    /// - Throws: `BertError.invalidInput` when the batch or a sequence exceeds the workspace, a
+    ///   sequence is empty, an id is outside the vocabulary or a type id outside `type_vocab_size`.
+    public func forward(ids: [[Int32]], typeIds: [[Int32]]? = nil, workspace ws: Workspace) throws -> EncoderOutput {
+        guard ws.hiddenSize == config.hiddenSize, ws.intermediateSize == config.intermediateSize else {
+            throw BertError(.invalidInput, "the workspace was made for another model")
+        }
+        guard ids.count <= ws.maxBatch else {
+            throw BertError(.invalidInput, "batch of \(ids.count) sequences exceeds the workspace's \(ws.maxBatch)")
+        }
+        if let typeIds, typeIds.count != ids.count {
+            throw BertError(.invalidInput, "\(typeIds.count) type-id sequences for \(ids.count) id sequences")
+        }
+        ws.starts.removeAll(keepingCapacity: true)
+        ws.lengths.removeAll(keepingCapacity: true)
+        var n = 0
+        for (b, sequence) in ids.enumerated() {
+            guard !sequence.isEmpty else {
+                throw BertError(.invalidInput, "sequence \(b) is empty")
+            }
+            guard sequence.count <= ws.maxLength else {
+                throw BertError(.invalidInput, "sequence \(b) has \(sequence.count) tokens, more than the workspace's \(ws.maxLength)")
+            }
+            if let bad = sequence.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
+                throw BertError(.invalidInput, "sequence \(b): token id \(bad) is outside the vocabulary (\(config.vocabSize))")
+            }
+            if let types = typeIds?[b] {
+                guard types.count == sequence.count else {
+                    throw BertError(.invalidInput, "sequence \(b): \(types.count) type ids for \(sequence.count) tokens")
+                }
+                if let bad = types.first(where: { $0 < 0 || Int($0) >= config.typeVocabSize }) {
+                    throw BertError(.invalidInput, "sequence \(b): token type id \(bad) is outside type_vocab_size \(config.typeVocabSize)")
+                }
+            }
+            ws.starts.append(n)
+            ws.lengths.append(sequence.count)
+            n += sequence.count
+        }
+        let h = config.hiddenSize
+        for (b, sequence) in ids.enumerated() {
+            embeddings.forward(ids: sequence[...], typeIds: typeIds?[b][...], into: ws.hidden + ws.starts[b] * h)
+        }
+        for layer in layers {
+            layer.forward(ws, tokens: n, kernel: kernel)
+        }
+        var pooled: UnsafeBufferPointer<Float>?
+        if let pooler, !ids.isEmpty {
+            for (b, start) in ws.starts.enumerated() {
+                (ws.clsRows + b * h).update(from: ws.hidden + start * h, count: h)
+            }
+            pooler.forward(ws.clsRows, rows: ids.count, into: ws.pooled, kernel: kernel)
+            Activation.tanh.apply(UnsafeMutableBufferPointer(start: ws.pooled, count: ids.count * h))
+            pooled = UnsafeBufferPointer(start: ws.pooled, count: ids.count * h)
+        }
+        return EncoderOutput(hiddenSize: h, starts: ws.starts, lengths: ws.lengths,
+                             lastHiddenState: UnsafeBufferPointer(start: ws.hidden, count: n * h),
+                             pooledOutput: pooled, workspace: ws)
+    }
+}
+
+/// What the encoder produces for a batch: packed hidden states and the pooled output.
+///
+/// It points into the `Workspace` of the forward pass (keeping it alive) and is valid until that
+/// workspace's next forward pass; copy what you need to keep.
+public struct EncoderOutput {
+    public let hiddenSize: Int
+    /// First row of each sequence in `lastHiddenState`.
+    public let starts: [Int]
+    /// Number of tokens of each sequence.
+    public let lengths: [Int]
+    /// The last hidden state of every real token, sequences back to back: `[N, H]`, no padding.
+    public let lastHiddenState: UnsafeBufferPointer<Float>
+    /// `tanh(W h[CLS] + b)` per sequence, `[B, H]`; nil when the checkpoint has no pooler.
+    public let pooledOutput: UnsafeBufferPointer<Float>?
+    private let workspace: Workspace
+
+    init(hiddenSize: Int, starts: [Int], lengths: [Int], lastHiddenState: UnsafeBufferPointer<Float>,
+         pooledOutput: UnsafeBufferPointer<Float>?, workspace: Workspace) {
+        self.hiddenSize = hiddenSize
+        self.starts = starts
+        self.lengths = lengths
+        self.lastHiddenState = lastHiddenState
+        self.pooledOutput = pooledOutput
+        self.workspace = workspace
+    }
+
+    /// Number of sequences B.
+    public var batchSize: Int { starts.count }
+    /// Number of real tokens N in the batch.
+    public var tokenCount: Int { lastHiddenState.count / max(hiddenSize, 1) }
+
+    /// The hidden states of sequence `b`: `[T_b, H]`.
+    public func hiddenStates(sequence b: Int) -> UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(rebasing: lastHiddenState[(starts[b] * hiddenSize)..<((starts[b] + lengths[b]) * hiddenSize)])
+    }
+
+    /// The pooled output of sequence `b`: `[H]`.
+    ///
+    /// - Throws: `BertError.missingTensor` when the checkpoint has no pooler.
+    public func pooled(sequence b: Int) throws -> UnsafeBufferPointer<Float> {
+        guard let pooledOutput else {
+            throw BertError(.missingTensor, "the checkpoint has no pooler (tried: \(TensorNames.pooler.weight.candidates.joined(separator: ", ")))")
+        }
+        return UnsafeBufferPointer(rebasing: pooledOutput[(b * hiddenSize)..<((b + 1) * hiddenSize)])
+    }
+}

@@ -1,0 +1,90 @@
+/// A dense layer `y = x Wᵀ + b` on the weight `[out, in]` as stored: one sgemm (NoTrans, Trans).
+///
+/// Reference: `torch.nn.Linear`. Shared by the encoder and every head.
+public struct Linear: Sendable {
+    /// `[out, in]`.
+    public let weight: Tensor
+    /// `[out]`, or nil for a layer without bias.
+    public let bias: Tensor?
+    public let inFeatures: Int
+    public let outFeatures: Int
+
+    /// Loads a Linear layer by name, checking its shape.
+    ///
+    /// - Parameters:
+    ///   - weights: the checkpoint.
+    ///   - names: its weight and bias names.
+    ///   - inFeatures, outFeatures: the expected sizes.
+    ///   - hasBias: whether a bias is required (true for every BERT layer).
+    /// - Throws: `BertError.missingTensor` listing the names tried, `BertError.shape` when a
+    ///   stored shape differs.
+    public init(_ weights: WeightStore, _ names: LinearNames, inFeatures: Int, outFeatures: Int,
+                hasBias: Bool = true) throws {
+        let weight = try weights.tensor(names.weight, shape: [outFeatures, inFeatures])
+        let bias = hasBias ? try weights.tensor(names.bias, shape: [outFeatures]) : nil
+        try self.init(weight: weight, bias: bias)
+    }
+
+    /// A Linear layer from tensors already looked up (e.g. a decoder tied to the word embeddings).
+    ///
+    /// - Throws: `BertError.shape` unless `weight` is 2-D and `bias` holds one value per row.
+    public init(weight: Tensor, bias: Tensor?) throws {
+        guard weight.shape.count == 2 else {
+            throw BertError(.shape, "tensor \(weight.name): a Linear weight must be 2-D [out, in], got \(weight.shape)")
+        }
+        if let bias, bias.shape != [weight.shape[0]] {
+            throw BertError(.shape, "tensor \(bias.name): bias shape \(bias.shape) does not match weight \(weight.name) \(weight.shape)")
+        }
+        self.weight = weight
+        self.bias = bias
+        outFeatures = weight.shape[0]
+        inFeatures = weight.shape[1]
+    }
+
+    /// Computes `y[rows, out] = x[rows, in] Wᵀ + b`.
+    ///
+    /// - Parameters:
+    ///   - x: the input rows, `[rows, in]` with row stride `xStride` (default `in`).
+    ///   - rows: how many rows (tokens); 0 does nothing.
+    ///   - y: the output `[rows, out]` with row stride `yStride` (default `out`); must not alias `x`.
+    ///   - kernel: BLAS or the naive reference.
+    public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
+                        kernel: Kernel, xStride: Int? = nil, yStride: Int? = nil) {
+        let ldy = yStride ?? outFeatures
+        if let bias {
+            for r in 0..<rows { (y + r * ldy).update(from: bias.pointer, count: outFeatures) }
+        }
+        Gemm.sgemm(kernel, transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
+                   a: x, lda: xStride ?? inFeatures, b: weight.pointer, ldb: inFeatures,
+                   beta: bias == nil ? 0 : 1, c: y, ldc: ldy)
+    }
+}
+
+/// LayerNorm with learned scale and shift: `y = (x - mean) / sqrt(var + eps) * weight + bias`.
+///
+/// Reference: `torch.nn.LayerNorm` (biased variance), eps from `layer_norm_eps`.
+public struct LayerNorm: Sendable {
+    /// `[width]` (HF `weight`, legacy `gamma`).
+    public let weight: Tensor
+    /// `[width]` (HF `bias`, legacy `beta`).
+    public let bias: Tensor
+    public let eps: Float
+    public var width: Int { weight.count }
+
+    /// Loads a LayerNorm by name.
+    ///
+    /// - Throws: `BertError.missingTensor` listing the names tried (including gamma/beta),
+    ///   `BertError.shape` when a tensor is not `[width]`.
+    public init(_ weights: WeightStore, _ names: LayerNormNames, width: Int, eps: Float) throws {
+        weight = try weights.tensor(names.weight, shape: [width])
+        bias = try weights.tensor(names.bias, shape: [width])
+        self.eps = eps
+    }
+
+    /// `output = LayerNorm(input + residual)` over `rows` rows; `output` may alias either input.
+    public func forward(_ input: UnsafePointer<Float>, rows: Int, residual: UnsafePointer<Float>? = nil,
+                        into output: UnsafeMutablePointer<Float>) {
+        RowOps.layerNorm(rows: rows, width: width, input: input, residual: residual,
+                         weight: weight.pointer, bias: bias.pointer, eps: eps, output: output)
+    }
+}

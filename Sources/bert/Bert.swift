@@ -16,6 +16,7 @@ struct Bert: ParsableCommand {
             """,
         subcommands: [
             // Subcommands, in data-path order. Keep one per line.
+            Tokenize.self,
         ]
     )
 }

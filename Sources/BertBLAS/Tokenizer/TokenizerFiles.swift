@@ -1,0 +1,268 @@
+import Foundation
+
+/// Everything a `BertTokenizer` is built from, read from a model folder's `tokenizer.json`, or
+/// from `vocab.txt` + `tokenizer_config.json` (the slow-tokenizer files, converted the way
+/// transformers' `BertTokenizerFast` converts them).
+struct TokenizerDefinition {
+    var entries: [(String, Int32)] = []
+    var continuationPrefix = "##"
+    var maxInputCharsPerWord = 100
+    var unkToken = "[UNK]"
+    var normalizer: NormalizerOptions? = NormalizerOptions()
+    var addedTokens: [(content: String, id: Int32, special: Bool)] = []
+    /// Post-processor template pieces for one and for two sequences.
+    var single: [TemplatePiece] = []
+    var pair: [TemplatePiece] = []
+    /// Ids of the template's special tokens, from `post_processor.special_tokens`.
+    var templateIds: [String: Int32] = [:]
+    var clsToken = "[CLS]", sepToken = "[SEP]", padToken = "[PAD]", maskToken = "[MASK]"
+    var modelMaxLength = Int.max
+    var storedTruncation: Truncation?
+    var storedPadding: Padding?
+    var decoderCleanup = true
+    var cleanUpTokenizationSpaces = false
+    /// The file the vocabulary came from, for error messages.
+    var vocabularyFile = ""
+}
+
+/// One piece of a `TemplateProcessing` post-processor.
+enum TemplatePiece: Sendable {
+    /// Special token(s) by name, with their type id.
+    case special(String, typeId: Int32)
+    /// Sequence A (0) or B (1), with the type id its tokens get.
+    case sequence(Int, typeId: Int32)
+}
+
+enum TokenizerFiles {
+    static func load(directory: URL) throws -> TokenizerDefinition {
+        let fm = FileManager.default
+        let tokenizerJSON = directory.appendingPathComponent("tokenizer.json")
+        let vocabTXT = directory.appendingPathComponent("vocab.txt")
+        let configURL = directory.appendingPathComponent("tokenizer_config.json")
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw BertError(.io, "\(directory.path): no such model folder")
+        }
+        let config = fm.fileExists(atPath: configURL.path) ? try readJSONObject(configURL) : [:]
+        var def: TokenizerDefinition
+        if fm.fileExists(atPath: tokenizerJSON.path) {
+            def = try fromTokenizerJSON(tokenizerJSON)
+        } else if fm.fileExists(atPath: vocabTXT.path) {
+            def = try fromVocabTXT(vocabTXT, config: config, configPath: configURL.path)
+        } else {
+            throw BertError(.io, "\(vocabTXT.path): no such file (and no tokenizer.json in \(directory.path))")
+        }
+        // tokenizer_config.json: special-token names, model_max_length, decode clean-up.
+        for (key, path) in [("cls_token", \TokenizerDefinition.clsToken), ("sep_token", \.sepToken),
+                            ("pad_token", \.padToken), ("mask_token", \.maskToken)] {
+            if let name = tokenName(config[key]) { def[keyPath: path] = name }
+        }
+        if let n = config["model_max_length"] as? NSNumber, n.doubleValue > 0, n.doubleValue < 1e15 {
+            def.modelMaxLength = n.intValue
+        } else if let model = try? readJSONObject(directory.appendingPathComponent("config.json")),
+                  let n = model["max_position_embeddings"] as? Int {
+            def.modelMaxLength = n
+        }
+        if let b = config["clean_up_tokenization_spaces"] as? Bool { def.cleanUpTokenizationSpaces = b }
+        return def
+    }
+
+    /// A token name in tokenizer_config.json: a string or an `AddedToken` dict with `content`.
+    static func tokenName(_ value: Any?) -> String? {
+        if let s = value as? String { return s }
+        if let d = value as? [String: Any], let s = d["content"] as? String { return s }
+        return nil
+    }
+
+    static func readJSONObject(_ url: URL) throws -> [String: Any] {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw BertError(.io, "\(url.path): cannot read: \(error.localizedDescription)")
+        }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw BertError(.invalidFile, "\(url.path): invalid JSON: \(error.localizedDescription)")
+        }
+        guard let dict = object as? [String: Any] else {
+            throw BertError(.invalidFile, "\(url.path): expected a JSON object at the top level")
+        }
+        return dict
+    }
+
+    // MARK: tokenizer.json
+
+    static func fromTokenizerJSON(_ url: URL) throws -> TokenizerDefinition {
+        let path = url.path
+        let json = try readJSONObject(url)
+        var def = TokenizerDefinition()
+        def.vocabularyFile = path
+        guard let model = json["model"] as? [String: Any] else {
+            throw BertError(.invalidFile, "\(path): no \"model\" object")
+        }
+        let type = model["type"] as? String ?? "WordPiece"
+        guard type == "WordPiece" else {
+            throw BertError(.unsupported, "\(path): model type \(type) is not supported (WordPiece only)")
+        }
+        guard let vocab = model["vocab"] as? [String: Any] else {
+            throw BertError(.invalidFile, "\(path): model.vocab is missing or not an object")
+        }
+        def.entries.reserveCapacity(vocab.count)
+        for (token, value) in vocab {
+            guard let id = (value as? NSNumber)?.intValue, id >= 0, id < Int(Int32.max) else {
+                throw BertError(.invalidFile, "\(path): model.vocab[\"\(token)\"] is not a valid id")
+            }
+            def.entries.append((token, Int32(id)))
+        }
+        def.entries.sort { $0.1 < $1.1 }
+        if let unk = model["unk_token"] as? String { def.unkToken = unk }
+        if let p = model["continuing_subword_prefix"] as? String { def.continuationPrefix = p }
+        if let m = model["max_input_chars_per_word"] as? Int { def.maxInputCharsPerWord = m }
+
+        // Normalizer.
+        if let n = json["normalizer"] as? [String: Any] {
+            let t = n["type"] as? String ?? ""
+            guard t == "BertNormalizer" else {
+                throw BertError(.unsupported, "\(path): normalizer \(t) is not supported (BertNormalizer only)")
+            }
+            def.normalizer = NormalizerOptions(
+                cleanText: n["clean_text"] as? Bool ?? true,
+                handleChineseChars: n["handle_chinese_chars"] as? Bool ?? true,
+                stripAccents: n["strip_accents"] as? Bool,
+                lowercase: n["lowercase"] as? Bool ?? true)
+        } else {
+            def.normalizer = nil
+        }
+        if let p = json["pre_tokenizer"] as? [String: Any] {
+            let t = p["type"] as? String ?? ""
+            guard t == "BertPreTokenizer" else {
+                throw BertError(.unsupported, "\(path): pre_tokenizer \(t) is not supported (BertPreTokenizer only)")
+            }
+        }
+
+        // Added tokens (matched on the raw text).
+        for case let a as [String: Any] in json["added_tokens"] as? [Any] ?? [] {
+            guard let content = a["content"] as? String, let id = (a["id"] as? NSNumber)?.intValue else { continue }
+            def.addedTokens.append((content, Int32(id), a["special"] as? Bool ?? false))
+        }
+
+        // Post-processor.
+        def.single = [.sequence(0, typeId: 0)]
+        def.pair = [.sequence(0, typeId: 0), .sequence(1, typeId: 1)]
+        if let pp = json["post_processor"] as? [String: Any] {
+            let t = pp["type"] as? String ?? ""
+            switch t {
+            case "TemplateProcessing":
+                def.single = try template(pp["single"], path: path)
+                def.pair = try template(pp["pair"], path: path)
+                if let specials = pp["special_tokens"] as? [String: Any] {
+                    for (name, value) in specials {
+                        guard let s = value as? [String: Any], let ids = s["ids"] as? [Any], ids.count == 1,
+                              let id = (ids[0] as? NSNumber)?.intValue else {
+                            throw BertError(.unsupported,
+                                            "\(path): post_processor special token \(name) must map to one id")
+                        }
+                        def.templateIds[name] = Int32(id)
+                    }
+                }
+            case "BertProcessing":
+                let cls = (pp["cls"] as? [Any])?.first as? String ?? "[CLS]"
+                let sep = (pp["sep"] as? [Any])?.first as? String ?? "[SEP]"
+                def.clsToken = cls
+                def.sepToken = sep
+                def.single = [.special(cls, typeId: 0), .sequence(0, typeId: 0), .special(sep, typeId: 0)]
+                def.pair = [.special(cls, typeId: 0), .sequence(0, typeId: 0), .special(sep, typeId: 0),
+                            .sequence(1, typeId: 1), .special(sep, typeId: 1)]
+            default:
+                throw BertError(.unsupported, "\(path): post_processor \(t) is not supported")
+            }
+        }
+
+        // Stored truncation / padding (applied only when a caller asks for them).
+        if let t = json["truncation"] as? [String: Any], let max = t["max_length"] as? Int {
+            let strategy: TruncationStrategy
+            switch t["strategy"] as? String {
+            case "OnlyFirst": strategy = .onlyFirst
+            case "OnlySecond": strategy = .onlySecond
+            default: strategy = .longestFirst
+            }
+            def.storedTruncation = Truncation(maxLength: max, strategy: strategy, stride: t["stride"] as? Int ?? 0)
+        }
+        if let p = json["padding"] as? [String: Any] {
+            if let s = p["strategy"] as? [String: Any], let n = s["Fixed"] as? Int {
+                def.storedPadding = .maxLength(n)
+            } else {
+                def.storedPadding = .longest
+            }
+        }
+        if let d = json["decoder"] as? [String: Any], let c = d["cleanup"] as? Bool { def.decoderCleanup = c }
+        return def
+    }
+
+    static func template(_ value: Any?, path: String) throws -> [TemplatePiece] {
+        guard let items = value as? [Any] else {
+            throw BertError(.invalidFile, "\(path): post_processor template is not a list")
+        }
+        return try items.map { item in
+            if let d = item as? [String: Any], let s = d["SpecialToken"] as? [String: Any],
+               let id = s["id"] as? String {
+                return .special(id, typeId: Int32(s["type_id"] as? Int ?? 0))
+            }
+            if let d = item as? [String: Any], let s = d["Sequence"] as? [String: Any],
+               let id = s["id"] as? String {
+                return .sequence(id == "A" ? 0 : 1, typeId: Int32(s["type_id"] as? Int ?? 0))
+            }
+            throw BertError(.invalidFile, "\(path): unknown post_processor template piece")
+        }
+    }
+
+    // MARK: vocab.txt + tokenizer_config.json
+
+    static func fromVocabTXT(_ url: URL, config: [String: Any], configPath: String) throws -> TokenizerDefinition {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw BertError(.io, "\(url.path): cannot read: \(error.localizedDescription)")
+        }
+        var def = TokenizerDefinition()
+        def.vocabularyFile = url.path
+        // One token per line; only the line feed is removed (HF `load_vocab`: `rstrip("\n")`).
+        var text = String(decoding: data, as: UTF8.self)
+        if text.hasSuffix("\n") { text.removeLast() }
+        var id: Int32 = 0
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            def.entries.append((String(line), id))
+            id += 1
+        }
+        if data.isEmpty { def.entries = [] }
+        let lower = config["do_lower_case"] as? Bool ?? true
+        def.normalizer = NormalizerOptions(
+            cleanText: true,
+            handleChineseChars: config["tokenize_chinese_chars"] as? Bool ?? true,
+            stripAccents: config["strip_accents"] as? Bool,
+            lowercase: lower)
+        if let unk = tokenName(config["unk_token"]) { def.unkToken = unk }
+        for (key, path) in [("cls_token", \TokenizerDefinition.clsToken), ("sep_token", \.sepToken),
+                            ("pad_token", \.padToken), ("mask_token", \.maskToken)] {
+            if let name = tokenName(config[key]) { def[keyPath: path] = name }
+        }
+        let cls = def.clsToken, sep = def.sepToken
+        def.single = [.special(cls, typeId: 0), .sequence(0, typeId: 0), .special(sep, typeId: 0)]
+        def.pair = [.special(cls, typeId: 0), .sequence(0, typeId: 0), .special(sep, typeId: 0),
+                    .sequence(1, typeId: 1), .special(sep, typeId: 1)]
+        // BertTokenizerFast adds the special tokens as literal (non-normalized) added tokens.
+        var lookup: [String: Int32] = [:]
+        for (t, i) in def.entries { lookup[t] = i }
+        for name in [def.padToken, def.unkToken, def.clsToken, def.sepToken, def.maskToken] {
+            if let i = lookup[name], !def.addedTokens.contains(where: { $0.content == name }) {
+                def.addedTokens.append((name, i, true))
+            }
+        }
+        _ = configPath
+        return def
+    }
+}

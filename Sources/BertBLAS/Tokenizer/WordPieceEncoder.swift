@@ -1,0 +1,365 @@
+/// BertNormalizer settings (tokenizers `normalizers/bert.rs`).
+public struct NormalizerOptions: Sendable, Equatable {
+    /// Drop control characters and U+FFFD, map whitespace to a space. Default true.
+    public var cleanText: Bool = true
+    /// Put spaces around CJK ideographs so each becomes its own word. Default true.
+    public var handleChineseChars: Bool = true
+    /// NFD then drop nonspacing marks; `nil` means "same as `lowercase`". Default nil.
+    public var stripAccents: Bool? = nil
+    /// Lowercase every character (full Unicode mapping, no context). Default true.
+    public var lowercase: Bool = true
+
+    public init(cleanText: Bool = true, handleChineseChars: Bool = true, stripAccents: Bool? = nil,
+                lowercase: Bool = true) {
+        self.cleanText = cleanText
+        self.handleChineseChars = handleChineseChars
+        self.stripAccents = stripAccents
+        self.lowercase = lowercase
+    }
+}
+
+/// A token of the text (literal special/added token), matched on the raw text before
+/// normalization, as `tokenizers`' `AddedVocabulary` does for `normalized: false` tokens.
+struct AddedToken: Sendable {
+    var content: [UInt8]
+    var id: Int32
+    var special: Bool
+}
+
+/// Normalizer + pre-tokenizer + WordPiece for one sequence, fused into one pass over UTF-8.
+///
+/// Stages (huggingface/tokenizers: normalizers/bert.rs, pre_tokenizers/bert.rs,
+/// models/wordpiece/mod.rs, tokenizer/added_vocabulary.rs):
+/// 1. literal added tokens (`[MASK]` ...) are cut out of the raw text first;
+/// 2. each scalar is normalized (clean_text, CJK spacing, NFD + drop Mn, lowercase); each output
+///    scalar remembers the code-point index of the input scalar it came from;
+/// 3. whitespace ends a word, punctuation is a word of its own;
+/// 4. each word is split by greedy longest-match WordPiece (`##` pieces), or becomes one `[UNK]`.
+///
+/// Offsets of a token are (origin of its first scalar, origin of its last scalar + 1).
+struct WordPieceEncoder: Sendable {
+    let vocabulary: Vocabulary
+    let unk: Int32
+    let maxInputCharsPerWord: Int
+    let cleanText: Bool
+    let chinese: Bool
+    let strip: Bool
+    let lower: Bool
+    let addedTokens: [AddedToken]
+    /// `addedFirstByte[b]`: some added token starts with byte `b`.
+    let addedFirstByte: [Bool]
+    /// ASCII class per byte for this configuration (see `AsciiClass`).
+    let ascii: [UInt8]
+
+    enum AsciiClass {
+        static let word: UInt8 = 0       // appended to the current word (already lowercased if asked)
+        static let space: UInt8 = 1      // ends the current word
+        static let punct: UInt8 = 2      // a word of its own
+        static let drop: UInt8 = 3       // removed by clean_text
+    }
+
+    init(vocabulary: Vocabulary, unk: Int32, maxInputCharsPerWord: Int, normalizer: NormalizerOptions?,
+         addedTokens: [AddedToken]) {
+        self.vocabulary = vocabulary
+        self.unk = unk
+        self.maxInputCharsPerWord = maxInputCharsPerWord
+        let n = normalizer
+        cleanText = n?.cleanText ?? false
+        chinese = n?.handleChineseChars ?? false
+        lower = n?.lowercase ?? false
+        strip = n.map { $0.stripAccents ?? $0.lowercase } ?? false
+        // Longest first, so a scan can take the first (longest) match at a position.
+        self.addedTokens = addedTokens.filter { !$0.content.isEmpty }.sorted { $0.content.count > $1.content.count }
+        var first = [Bool](repeating: false, count: 256)
+        for t in self.addedTokens { first[Int(t.content[0])] = true }
+        addedFirstByte = first
+        var table = [UInt8](repeating: AsciiClass.word, count: 128)
+        for b in 0..<128 {
+            let f = UnicodeTables.computeFlags(UInt32(b))
+            if cleanText && f.contains(.removed) {
+                table[b] = AsciiClass.drop
+            } else if f.contains(.whitespace) {
+                table[b] = AsciiClass.space
+            } else if f.contains(.punctuation) {
+                table[b] = AsciiClass.punct
+            }
+        }
+        ascii = table
+    }
+
+    /// One sequence's tokens before post-processing.
+    func encode(_ text: String, typeId: Int32) -> Encoding.Part {
+        var part = Encoding.Part()
+        var text = text
+        text.withUTF8 { utf8 in
+            var state = State(capacity: utf8.count)
+            run(utf8, &state)
+            part.ids = state.ids
+            part.offsets = state.offsets
+            part.wordIds = state.words
+        }
+        part.typeIds = [Int32](repeating: typeId, count: part.ids.count)
+        part.specialTokensMask = [Int32](repeating: 0, count: part.ids.count)
+        return part
+    }
+
+    /// Scratch and output of one `encode` call: allocated once per call, reused for every word.
+    struct State {
+        var ids: [Int32] = []
+        var offsets: [Offset] = []
+        var words: [Int?] = []
+        var wordIndex = 0
+        /// The current word: normalized UTF-8 bytes and, per byte, the origin code point.
+        var word: [UInt8] = []
+        var origin: [Int32] = []
+        var wordChars = 0
+        var scratch: [UInt32] = []
+        var scratch2: [UInt32] = []
+
+        init(capacity: Int) {
+            ids.reserveCapacity(capacity / 3 + 4)
+            offsets.reserveCapacity(capacity / 3 + 4)
+            words.reserveCapacity(capacity / 3 + 4)
+            word.reserveCapacity(64)
+            origin.reserveCapacity(64)
+        }
+    }
+
+    private func run(_ utf8: UnsafeBufferPointer<UInt8>, _ st: inout State) {
+        let n = utf8.count
+        var i = 0          // byte index
+        var cp = 0         // code point index of utf8[i]
+        var segmentStart = 0, segmentCP = 0
+        if !addedTokens.isEmpty {
+            while i < n {
+                let b = utf8[i]
+                if addedFirstByte[Int(b)], let t = matchAdded(utf8, at: i) {
+                    normalizeSegment(utf8, segmentStart, i, segmentCP, &st)
+                    let length = t.content.count
+                    var chars = 0
+                    for k in i..<(i + length) where utf8[k] & 0xC0 != 0x80 { chars += 1 }
+                    st.ids.append(t.id)
+                    st.offsets.append(Offset(start: cp, end: cp + chars))
+                    st.words.append(st.wordIndex)
+                    st.wordIndex += 1
+                    i += length
+                    cp += chars
+                    segmentStart = i
+                    segmentCP = cp
+                    continue
+                }
+                if b & 0xC0 != 0x80 { cp += 1 }
+                i += 1
+            }
+        }
+        normalizeSegment(utf8, segmentStart, n, segmentCP, &st)
+    }
+
+    private func matchAdded(_ utf8: UnsafeBufferPointer<UInt8>, at i: Int) -> AddedToken? {
+        let n = utf8.count
+        for t in addedTokens where i + t.content.count <= n {
+            var ok = true
+            for k in 0..<t.content.count where utf8[i + k] != t.content[k] {
+                ok = false
+                break
+            }
+            if ok { return t }
+        }
+        return nil
+    }
+
+    /// Normalizes, pre-tokenizes and WordPiece-encodes bytes `start..<end` whose first scalar
+    /// is code point `cp0` of the text.
+    private func normalizeSegment(_ utf8: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ cp0: Int,
+                                  _ st: inout State) {
+        var i = start
+        var cp = cp0
+        ascii.withUnsafeBufferPointer { asciiClass in
+            while i < end {
+                let b = utf8[i]
+                if b < 0x80 {
+                    switch asciiClass[Int(b)] {
+                    case AsciiClass.word:
+                        let c = (lower && b >= 0x41 && b <= 0x5A) ? b | 0x20 : b
+                        st.word.append(c)
+                        st.origin.append(Int32(cp))
+                        st.wordChars += 1
+                    case AsciiClass.space:
+                        flushWord(&st)
+                    case AsciiClass.punct:
+                        flushWord(&st)
+                        st.word.append(b)
+                        st.origin.append(Int32(cp))
+                        st.wordChars = 1
+                        flushWord(&st)
+                    default:
+                        break
+                    }
+                    i += 1
+                    cp += 1
+                    continue
+                }
+                // Decode one multi-byte scalar (the input is valid UTF-8: it came from a String).
+                var v: UInt32
+                var len: Int
+                if b < 0xE0 {
+                    v = UInt32(b & 0x1F)
+                    len = 2
+                } else if b < 0xF0 {
+                    v = UInt32(b & 0x0F)
+                    len = 3
+                } else {
+                    v = UInt32(b & 0x07)
+                    len = 4
+                }
+                for k in 1..<len where i + k < end { v = (v << 6) | UInt32(utf8[i + k] & 0x3F) }
+                normalizeScalar(v, cp, &st)
+                i += len
+                cp += 1
+            }
+        }
+        flushWord(&st)
+    }
+
+    /// The general path for one non-ASCII scalar.
+    private func normalizeScalar(_ v: UInt32, _ cp: Int, _ st: inout State) {
+        var v = v
+        let f = UnicodeTables.flags(of: v)
+        if cleanText {
+            if f.contains(.removed) { return }
+            if f.contains(.whitespace) { v = 0x20 }
+        }
+        let isCJK = chinese && f.contains(.chinese)
+        if isCJK { flushWord(&st) }
+        if (strip && (f.contains(.decomposes) || f.contains(.nonspacingMark)))
+            || (lower && f.contains(.lowercases)) {
+            st.scratch.removeAll(keepingCapacity: true)
+            if strip {
+                UnicodeTables.decompose(v, into: &st.scratch)
+                st.scratch.removeAll { UnicodeTables.flags(of: $0).contains(.nonspacingMark) }
+            } else {
+                st.scratch.append(v)
+            }
+            if lower {
+                st.scratch2.removeAll(keepingCapacity: true)
+                for s in st.scratch {
+                    if UnicodeTables.flags(of: s).contains(.lowercases) {
+                        UnicodeTables.lowercase(s, into: &st.scratch2)
+                    } else {
+                        st.scratch2.append(s)
+                    }
+                }
+                swap(&st.scratch, &st.scratch2)
+            }
+            for s in st.scratch { pretokenize(s, cp, &st) }
+        } else {
+            pretokenize(v, cp, &st)
+        }
+        if isCJK { flushWord(&st) }
+    }
+
+    /// BertPreTokenizer on one normalized scalar.
+    @inline(__always)
+    private func pretokenize(_ v: UInt32, _ cp: Int, _ st: inout State) {
+        let f = UnicodeTables.flags(of: v)
+        if f.contains(.whitespace) {
+            flushWord(&st)
+        } else if f.contains(.punctuation) {
+            flushWord(&st)
+            appendScalar(v, cp, &st)
+            flushWord(&st)
+        } else {
+            appendScalar(v, cp, &st)
+        }
+    }
+
+    @inline(__always)
+    private func appendScalar(_ v: UInt32, _ cp: Int, _ st: inout State) {
+        let o = Int32(cp)
+        if v < 0x80 {
+            st.word.append(UInt8(v))
+            st.origin.append(o)
+        } else if v < 0x800 {
+            st.word.append(UInt8(0xC0 | (v >> 6)))
+            st.word.append(UInt8(0x80 | (v & 0x3F)))
+            st.origin.append(o)
+            st.origin.append(o)
+        } else if v < 0x10000 {
+            st.word.append(UInt8(0xE0 | (v >> 12)))
+            st.word.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
+            st.word.append(UInt8(0x80 | (v & 0x3F)))
+            st.origin.append(o)
+            st.origin.append(o)
+            st.origin.append(o)
+        } else {
+            st.word.append(UInt8(0xF0 | (v >> 18)))
+            st.word.append(UInt8(0x80 | ((v >> 12) & 0x3F)))
+            st.word.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
+            st.word.append(UInt8(0x80 | (v & 0x3F)))
+            for _ in 0..<4 { st.origin.append(o) }
+        }
+        st.wordChars += 1
+    }
+
+    /// WordPiece on the current word, then clears it.
+    private func flushWord(_ st: inout State) {
+        let n = st.word.count
+        guard n > 0 else { return }
+        defer {
+            st.word.removeAll(keepingCapacity: true)
+            st.origin.removeAll(keepingCapacity: true)
+            st.wordChars = 0
+            st.wordIndex += 1
+        }
+        let word = st.wordIndex
+        let first = Int(st.origin[0]), last = Int(st.origin[n - 1]) + 1
+        if st.wordChars > maxInputCharsPerWord {
+            st.ids.append(unk)
+            st.offsets.append(Offset(start: first, end: last))
+            st.words.append(word)
+            return
+        }
+        let mark = st.ids.count
+        let ok: Bool = st.word.withUnsafeBufferPointer { w in
+            vocabulary.fullTable.withUnsafeBufferPointer { full in
+                vocabulary.continuationTable.withUnsafeBufferPointer { cont in
+                    vocabulary.bytes.withUnsafeBufferPointer { vb in
+                        vocabulary.starts.withUnsafeBufferPointer { vs in
+                            let prefixLength = vocabulary.continuationPrefix.utf8.count
+                            var start = 0
+                            while start < n {
+                                var end = min(n, start + (start == 0 ? vocabulary.maxTokenBytes : vocabulary.maxContinuationBytes))
+                                // Back up to a scalar boundary.
+                                while end < n && end > start && w[end] & 0xC0 == 0x80 { end -= 1 }
+                                var found: Int32? = nil
+                                while end > start {
+                                    let key = UnsafeBufferPointer(rebasing: w[start..<end])
+                                    found = start == 0
+                                        ? Vocabulary.probe(full, vb, vs, vocabulary.mask, key, 0)
+                                        : Vocabulary.probe(cont, vb, vs, vocabulary.mask, key, prefixLength)
+                                    if found != nil { break }
+                                    end -= 1
+                                    while end > start && w[end] & 0xC0 == 0x80 { end -= 1 }
+                                }
+                                guard let id = found else { return false }
+                                st.ids.append(id)
+                                st.offsets.append(Offset(start: Int(st.origin[start]), end: Int(st.origin[end - 1]) + 1))
+                                st.words.append(word)
+                                start = end
+                            }
+                            return true
+                        }
+                    }
+                }
+            }
+        }
+        if !ok {
+            st.ids.removeSubrange(mark...)
+            st.offsets.removeSubrange(mark...)
+            st.words.removeSubrange(mark...)
+            st.ids.append(unk)
+            st.offsets.append(Offset(start: first, end: last))
+            st.words.append(word)
+        }
+    }
+}

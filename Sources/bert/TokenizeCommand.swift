@@ -1,0 +1,122 @@
+import ArgumentParser
+import BertBLAS
+import Foundation
+
+/// `bert tokenize`: one JSON object per input line with ids, type ids, mask, tokens and offsets.
+struct Tokenize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "Tokenize text like HuggingFace's BertTokenizerFast; one JSON object per input line.",
+        discussion: """
+            Each output line is {"input_ids":[...],"token_type_ids":[...],"attention_mask":[...],\
+            "tokens":[...],"offsets":[[start,end],...]}. Offsets count Unicode code points of the \
+            text (of A or B for a pair), as Python does; special tokens get [0,0]. Without \
+            --max-length or --truncation nothing is truncated or padded (the padding and truncation \
+            stored in tokenizer.json are not applied). An empty line gives [CLS] [SEP]. Invalid \
+            UTF-8 is replaced by U+FFFD with a warning naming the file and line.
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Flag(name: .long, help: "Each line is a pair 'A<TAB>B' (split at the first tab). Default: off.")
+    var pair = false
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Truncate to this many tokens, special tokens included. Default: no truncation (or the tokenizer's model_max_length when only --truncation is given).",
+        valueName: "n"))
+    var maxLength: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Truncation strategy: longest_first, only_first or only_second. Default: longest_first when --max-length is given.",
+        valueName: "strategy"))
+    var truncation: String?
+
+    @OptionGroup var input: InputFiles
+
+    func validate() throws {
+        if let truncation, TruncationStrategy(rawValue: truncation) == nil {
+            throw ValidationError("--truncation must be one of: "
+                                  + TruncationStrategy.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        if let maxLength, maxLength < 0 {
+            throw ValidationError("--max-length must be >= 0")
+        }
+    }
+
+    func run() throws {
+        let tokenizer: BertTokenizer
+        do {
+            tokenizer = try BertTokenizer(directory: modelOptions.url)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        var settings: Truncation?
+        if maxLength != nil || truncation != nil {
+            settings = Truncation(maxLength: maxLength ?? tokenizer.modelMaxLength,
+                                  strategy: truncation.flatMap(TruncationStrategy.init(rawValue:)) ?? .longestFirst)
+        }
+        let report = Report()
+        let out = FileHandle.standardOutput
+        input.forEachLine(report) { line in
+            var a = line.text
+            var b: String?
+            if pair {
+                guard let tab = a.utf8.firstIndex(of: 0x09) else {
+                    let message = "\(line.source):\(line.number): --pair needs 'A<TAB>B', found no tab"
+                    report.fail(message)
+                    JSONLines.write(JSONLines.error(message, line: line))
+                    return
+                }
+                b = String(a[a.utf8.index(after: tab)...])
+                a = String(a[..<tab])
+            }
+            do {
+                let encoding = try tokenizer.checkedEncode(a, pair: b, truncation: settings)
+                out.write(Data(Self.json(encoding).utf8))
+            } catch {
+                let message = "\(line.source):\(line.number): \(error)"
+                report.fail(message)
+                JSONLines.write(JSONLines.error(message, line: line))
+            }
+        }
+        try report.finish()
+    }
+
+    /// The output record, keys in the documented order.
+    static func json(_ e: Encoding) -> String {
+        var s = "{\"input_ids\":["
+        s += e.ids.map { String($0) }.joined(separator: ",")
+        s += "],\"token_type_ids\":["
+        s += e.typeIds.map { String($0) }.joined(separator: ",")
+        s += "],\"attention_mask\":["
+        s += e.attentionMask.map { String($0) }.joined(separator: ",")
+        s += "],\"tokens\":["
+        s += e.tokens.map(jsonString).joined(separator: ",")
+        s += "],\"offsets\":["
+        s += e.offsets.map { "[\($0.start),\($0.end)]" }.joined(separator: ",")
+        s += "]}\n"
+        return s
+    }
+
+    static func jsonString(_ t: String) -> String {
+        var s = "\""
+        for u in t.unicodeScalars {
+            switch u {
+            case "\"": s += "\\\""
+            case "\\": s += "\\\\"
+            case "\n": s += "\\n"
+            case "\r": s += "\\r"
+            case "\t": s += "\\t"
+            default:
+                if u.value < 0x20 {
+                    s += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count)
+                        + String(u.value, radix: 16)
+                } else {
+                    s.unicodeScalars.append(u)
+                }
+            }
+        }
+        return s + "\""
+    }
+}

@@ -1,0 +1,72 @@
+import COpenBLAS
+import Foundation
+
+/// The closed-form ridge classifier: one LAPACK solve, as scikit-learn's `RidgeClassifier`.
+///
+/// Targets are ±1 (one column per label; for two labels a single column, +1 for label 1),
+/// features and targets are centered so the bias is not penalized, and
+/// `(XcᵀXc + λI)·W = XcᵀYc` is solved with `LAPACKE_sposv` (λ is scikit-learn's `alpha`).
+/// The head's logits are the decision values `x·W + b`; the predicted label is their argmax.
+public enum RidgeClassifier {
+    /// Fits the model.
+    /// - Parameters:
+    ///   - x: features `[N, H]`.
+    ///   - labels: N label indices in `0..<labelCount`.
+    ///   - labelCount: L ≥ 2.
+    ///   - regularization: λ > 0 (scikit-learn's `alpha`, default 1).
+    /// - Returns: a head of kind `.ridge`.
+    /// - Throws: as `LogisticRegression.fit`.
+    public static func fit(_ x: FeatureMatrix, labels: [Int], labelCount: Int,
+                           regularization: Float = 1) throws -> LinearHead {
+        try LogisticRegression.validate(x, labels: labels, labelCount: labelCount)
+        guard regularization > 0, regularization.isFinite else {
+            throw BertError(.invalidInput, "--regularization must be a positive number, got \(regularization)")
+        }
+        let n = x.rows, d = x.columns
+        let targets = labelCount == 2 ? 1 : labelCount
+        // Column means in Double, then centered copies.
+        var mean = [Double](repeating: 0, count: d)
+        for i in 0..<n { for j in 0..<d { mean[j] += Double(x.values[i * d + j]) } }
+        for j in 0..<d { mean[j] /= Double(n) }
+        var xc = [Float](repeating: 0, count: n * d)
+        for i in 0..<n { for j in 0..<d { xc[i * d + j] = Float(Double(x.values[i * d + j]) - mean[j]) } }
+        var y = [Float](repeating: -1, count: n * targets)
+        for i in 0..<n {
+            if targets == 1 { if labels[i] == 1 { y[i] = 1 } } else { y[i * targets + labels[i]] = 1 }
+        }
+        var yMean = [Double](repeating: 0, count: targets)
+        for i in 0..<n { for t in 0..<targets { yMean[t] += Double(y[i * targets + t]) } }
+        for t in 0..<targets { yMean[t] /= Double(n) }
+        for i in 0..<n { for t in 0..<targets { y[i * targets + t] -= Float(yMean[t]) } }
+
+        var a = [Float](repeating: 0, count: d * d)
+        var b = [Float](repeating: 0, count: d * targets)
+        xc.withUnsafeBufferPointer { xp in
+            a.withUnsafeMutableBufferPointer { ap in
+                cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(d), Int32(n),
+                            1, xp.baseAddress, Int32(d), 0, ap.baseAddress, Int32(d))
+            }
+            y.withUnsafeBufferPointer { yp in
+                b.withUnsafeMutableBufferPointer { bp in
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(d), Int32(targets), Int32(n),
+                                1, xp.baseAddress, Int32(d), yp.baseAddress, Int32(targets), 0, bp.baseAddress, Int32(targets))
+                }
+            }
+        }
+        for j in 0..<d { a[j * d + j] += regularization }
+        try solveSPD(&a, &b, size: d, rightHandSides: targets)
+
+        var weight = [Float](repeating: 0, count: labelCount * d)
+        var bias = [Float](repeating: 0, count: labelCount)
+        for t in 0..<targets {
+            let label = targets == 1 ? 1 : t
+            var intercept = yMean[t]
+            for j in 0..<d {
+                weight[label * d + j] = b[j * targets + t]
+                intercept -= mean[j] * Double(b[j * targets + t])
+            }
+            bias[label] = Float(intercept)
+        }
+        return try LinearHead(weight: weight, bias: bias, labelCount: labelCount, inputSize: d, kind: .ridge)
+    }
+}

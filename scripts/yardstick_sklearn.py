@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""scikit-learn yardstick for BertBLAS's trained classifier heads.
+
+Two jobs:
+
+  goldens   Writes Tests/Goldens/classify/linear_synthetic.json: small fixed synthetic data sets
+            (binary and 3-label, separable and overlapping) with scikit-learn's LogisticRegression
+            and RidgeClassifier solutions, for the Swift unit tests.
+
+  features  Reads the features `bert train-head --export-features FILE` wrote (JSON lines
+            {"label", "split", "embedding"}: the exact MiniLM embeddings BertBLAS trained on, with
+            its fixed split), fits scikit-learn's LogisticRegression on the "train" rows and prints
+            train/validation accuracy and macro-F1 as JSON, so both use identical features.
+
+The C <-> lambda mapping: BertBLAS minimizes  sum_i -log p_i[y_i] + (lambda/2)*||W||^2  (bias not
+penalized), which is scikit-learn's objective with C = 1/lambda. RidgeClassifier's alpha = lambda.
+
+Deterministic (fixed seeds). Run with $PYTHON (e.g. /work/venv/hf/bin/python).
+"""
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
+from sklearn.metrics import accuracy_score, f1_score
+
+
+def blobs(rng, n, d, labels, spread):
+    centers = rng.normal(0, 1, size=(labels, d)) * 2.0
+    y = np.arange(n) % labels
+    rng.shuffle(y)
+    x = centers[y] + rng.normal(0, spread, size=(n, d))
+    return x.astype(np.float32), y
+
+
+def case(name, x, y, lam):
+    c = 1.0 / lam
+    # The goldens hold the features to 6 decimals; fit on exactly those. newton-cholesky reaches
+    # the optimum to ~1e-10, so the goldens are the solution, not a solver's approximation of it.
+    x = np.round(x.astype(np.float64), 6)
+    lr = LogisticRegression(C=c, solver="newton-cholesky", tol=1e-10, max_iter=1000).fit(x, y)
+    rc = RidgeClassifier(alpha=lam).fit(x.astype(np.float64), y)
+    return {
+        "name": name,
+        "lambda": lam,
+        "rows": int(x.shape[0]),
+        "columns": int(x.shape[1]),
+        "label_count": int(y.max() + 1),
+        "features": [float(v) for v in x.reshape(-1)],
+        "labels": [int(v) for v in y],
+        "logistic": {
+            "coef": lr.coef_.tolist(),
+            "intercept": lr.intercept_.tolist(),
+            "probabilities": lr.predict_proba(x.astype(np.float64)).tolist(),
+            "predicted": [int(v) for v in lr.predict(x.astype(np.float64))],
+        },
+        "ridge": {
+            "coef": np.atleast_2d(rc.coef_).tolist(),
+            "intercept": np.atleast_1d(rc.intercept_).tolist(),
+            "decision": np.atleast_2d(rc.decision_function(x.astype(np.float64)).T).T.tolist(),
+            "predicted": [int(v) for v in rc.predict(x.astype(np.float64))],
+        },
+    }
+
+
+def goldens(args):
+    rng = np.random.default_rng(20261126)
+    cases = []
+    x, y = blobs(rng, 90, 5, 2, 1.5)
+    cases.append(case("binary-overlapping", x, y, 1.0))
+    x, y = blobs(rng, 60, 4, 2, 0.2)
+    cases.append(case("binary-separable", x, y, 0.5))
+    x, y = blobs(rng, 150, 6, 3, 1.8)
+    cases.append(case("three-overlapping", x, y, 1.0))
+    x, y = blobs(rng, 120, 8, 4, 0.3)
+    cases.append(case("four-separable", x, y, 0.1))
+    # Features x 10 and a smaller lambda: a harder, badly scaled problem.
+    x, y = blobs(rng, 200, 12, 5, 2.5)
+    cases.append(case("five-overlapping-scaled", x * 10, y, 0.01))
+    with open(args.out, "w") as f:
+        json.dump({"generator": "scripts/yardstick_sklearn.py goldens", "cases": cases}, f)
+        f.write("\n")
+
+
+def features(args):
+    labels, splits, rows = [], [], []
+    with open(args.file) as f:
+        for line in f:
+            r = json.loads(line)
+            labels.append(r["label"])
+            splits.append(r["split"])
+            rows.append(r["embedding"])
+    x = np.asarray(rows, dtype=np.float64)
+    names = sorted(set(labels))
+    y = np.asarray([names.index(v) for v in labels])
+    train = np.asarray([s == "train" for s in splits])
+    valid = ~train
+    start = time.perf_counter()
+    if args.solver == "ridge":
+        model = RidgeClassifier(alpha=args.regularization)
+    else:
+        model = LogisticRegression(C=1.0 / args.regularization, max_iter=10000)
+    model.fit(x[train], y[train])
+    seconds = time.perf_counter() - start
+    out = {"model": type(model).__name__, "C" if args.solver != "ridge" else "alpha":
+           (1.0 / args.regularization) if args.solver != "ridge" else args.regularization,
+           "train_rows": int(train.sum()), "validation_rows": int(valid.sum()),
+           "features": int(x.shape[1]), "labels": names, "fit_seconds": round(seconds, 3)}
+    for name, mask in (("train", train), ("validation", valid)):
+        if mask.sum() == 0:
+            continue
+        pred = model.predict(x[mask])
+        out[f"{name}_accuracy"] = round(float(accuracy_score(y[mask], pred)), 6)
+        out[f"{name}_macro_f1"] = round(float(f1_score(y[mask], pred, average="macro")), 6)
+    json.dump(out, sys.stdout)
+    sys.stdout.write("\n")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("goldens")
+    g.add_argument("--out", default="Tests/Goldens/classify/linear_synthetic.json")
+    f = sub.add_parser("features")
+    f.add_argument("file")
+    f.add_argument("--regularization", type=float, default=1.0, help="lambda; C = 1/lambda (default 1)")
+    f.add_argument("--solver", choices=["logistic", "ridge"], default="logistic")
+    args = p.parse_args()
+    {"goldens": goldens, "features": features}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -18,13 +18,15 @@ penalized), which is scikit-learn's objective with C = 1/lambda. RidgeClassifier
 Deterministic (fixed seeds). Run with $PYTHON (e.g. /work/venv/hf/bin/python).
 """
 import argparse
+import csv
+import os
 import json
 import sys
 import time
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 
 def blobs(rng, n, d, labels, spread):
@@ -83,6 +85,35 @@ def goldens(args):
         json.dump({"generator": "scripts/yardstick_sklearn.py goldens", "cases": cases}, f)
         f.write("\n")
 
+    # Metrics: sklearn's classification_report numbers for fixed predictions, including a label
+    # never predicted (precision 0/0 -> 0) and a label absent from both (left out of macro-F1).
+    truth = [0, 0, 0, 1, 1, 2, 2, 2, 2, 0, 1, 2]
+    pred = [0, 1, 0, 1, 1, 2, 0, 2, 1, 0, 1, 1]
+    labels4 = ["alpha", "beta", "gamma", "delta"]
+    p, r, f1, sup = precision_recall_fscore_support(truth, pred, labels=[0, 1, 2, 3], zero_division=0)
+    metrics = {
+        "labels": labels4, "truth": truth, "predicted": pred,
+        "accuracy": accuracy_score(truth, pred),
+        "macro_f1": f1_score(truth, pred, average="macro", zero_division=0),
+        "precision": p.tolist(), "recall": r.tolist(), "f1": f1.tolist(), "support": sup.tolist(),
+        "confusion": confusion_matrix(truth, pred, labels=[0, 1, 2, 3]).tolist(),
+    }
+    # Python's csv module on the real Rotten Tomatoes file (quoted multi-line fields), when fetched.
+    rt = args.rotten_tomatoes
+    if rt and os.path.exists(rt):
+        with open(rt, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        counts, nonblank = {}, {}
+        for row in rows:
+            counts[row["category"]] = counts.get(row["category"], 0) + 1
+            if row["text"].strip():
+                nonblank[row["category"]] = nonblank.get(row["category"], 0) + 1
+        metrics["rotten_tomatoes"] = {"rows": len(rows), "counts": counts, "nonblank_counts": nonblank,
+                                      "first_text": rows[0]["text"], "last_text": rows[-1]["text"]}
+    with open(os.path.join(os.path.dirname(args.out), "metrics_and_csv.json"), "w") as f:
+        json.dump(metrics, f, ensure_ascii=False)
+        f.write("\n")
+
 
 def features(args):
     labels, splits, rows = [], [], []
@@ -123,6 +154,7 @@ def main():
     sub = p.add_subparsers(dest="command", required=True)
     g = sub.add_parser("goldens")
     g.add_argument("--out", default="Tests/Goldens/classify/linear_synthetic.json")
+    g.add_argument("--rotten-tomatoes", default=".cache/data/rotten-tomatoes/rotten_tomatoes_corpus_full.csv")
     f = sub.add_parser("features")
     f.add_argument("file")
     f.add_argument("--regularization", type=float, default=1.0, help="lambda; C = 1/lambda (default 1)")

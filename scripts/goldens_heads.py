@@ -319,7 +319,16 @@ def ner_goldens(vocab):
         model = BertForTokenClassification.from_pretrained(str(folder)).eval()
         cases = []
         for text in TEXTS:
-            case = {"text": text, "input_ids": encode_info(tok, text), "results": {}}
+            enc = tok(text, return_offsets_mapping=True, return_special_tokens_mask=True)
+            with torch.no_grad():
+                logits = model(**tok(text, return_tensors="pt")).logits[0]
+            # The encoding and logits let the decoding be tested without the tokenizer or encoder.
+            case = {"text": text, "input_ids": enc["input_ids"],
+                    "tokens": tok.convert_ids_to_tokens(enc["input_ids"]),
+                    "offsets": [list(o) for o in enc["offset_mapping"]],
+                    "special_tokens_mask": enc["special_tokens_mask"],
+                    "logits": [[round(float(x), 6) for x in row] for row in logits.tolist()],
+                    "results": {}}
             for strategy in ["none", "simple", "first", "average", "max"]:
                 pipe = pipeline("token-classification", model=model, tokenizer=tok,
                                 aggregation_strategy=strategy, device="cpu")
@@ -372,9 +381,20 @@ def qa_goldens(vocab):
         max_seq_len = kw.get("max_seq_len", min(tok.model_max_length, 384))
         stride = kw.get("doc_stride", min(max_seq_len // 2, 128))
         enc = tok(q, c, truncation="only_second", max_length=max_seq_len, stride=stride,
-                  return_overflowing_tokens=True)
+                  return_overflowing_tokens=True, return_offsets_mapping=True)
+        windows = []
+        for w in range(len(enc["input_ids"])):
+            ids = enc["input_ids"][w]
+            with torch.no_grad():
+                out = model(input_ids=torch.tensor([ids]),
+                            token_type_ids=torch.tensor([enc["token_type_ids"][w]]))
+            windows.append({"input_ids": ids, "sequence_ids": enc.sequence_ids(w),
+                            "word_ids": enc.word_ids(w),
+                            "offsets": [list(o) for o in enc["offset_mapping"][w]],
+                            "start_logits": [round(float(x), 6) for x in out.start_logits[0].tolist()],
+                            "end_logits": [round(float(x), 6) for x in out.end_logits[0].tolist()]})
         cases.append({"name": name, "question": q, "context": c, "params": kw,
-                      "windows": len(enc["input_ids"]),
+                      "windows": len(enc["input_ids"]), "window_details": windows,
                       "answers": [{"answer": r["answer"], "score": f(r["score"]), "start": int(r["start"]),
                                    "end": int(r["end"])} for r in res]})
         print(f"qa {name}: {len(enc['input_ids'])} windows, {[r['answer'] for r in res]}")

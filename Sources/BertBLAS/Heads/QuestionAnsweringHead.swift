@@ -1,0 +1,25 @@
+import Foundation
+
+/// `qa_outputs` `[2, H]`: start and end logits per token (`BertForQuestionAnswering`).
+///
+/// Reference: transformers v4.57.1 `models/bert/modeling_bert.py` (`BertForQuestionAnswering`:
+/// `logits.split(1, dim=-1)` → start, end).
+struct QuestionAnsweringHead: Sendable {
+    let linear: Linear
+
+    /// - Throws: `BertError.missingTensor` naming `qa_outputs.weight`/`.bias` when absent.
+    init(_ weights: WeightStore, config: BertConfig) throws {
+        try HeadWeights.require(weights, [TensorNames.qaOutputs.weight, TensorNames.qaOutputs.bias],
+                                task: "BertForQuestionAnswering", config: config)
+        linear = try Linear(weights, TensorNames.qaOutputs, inFeatures: config.hiddenSize, outFeatures: 2)
+    }
+
+    /// Start and end logits of `rows` hidden states `[rows, H]`.
+    func forward(_ x: UnsafePointer<Float>, rows: Int, kernel: Kernel) -> (start: [Float], end: [Float]) {
+        var pairs = [Float](repeating: 0, count: rows * 2)
+        pairs.withUnsafeMutableBufferPointer { out in
+            if let base = out.baseAddress, rows > 0 { linear.forward(x, rows: rows, into: base, kernel: kernel) }
+        }
+        return ((0..<rows).map { pairs[2 * $0] }, (0..<rows).map { pairs[2 * $0 + 1] })
+    }
+}

@@ -17,6 +17,10 @@ struct Bert: ParsableCommand {
         subcommands: [
             // Subcommands, in data-path order. Keep one per line.
             Tokenize.self,
+            NERCommand.self,
+            QACommand.self,
+            FillMaskCommand.self,
+            NSPCommand.self,
         ]
     )
 }

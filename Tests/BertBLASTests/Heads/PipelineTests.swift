@@ -110,6 +110,22 @@ import Testing
         #expect(got.count == cases.count)
     }
 
+    @Test func naiveKernelGivesTheSameHeads() throws {
+        let golden = try HeadGoldens.json("classify.json").object("models").object("cls-stars")
+        let naive = try SequenceClassifier(directory: HeadGoldens.model("cls-stars"), kernel: .naive)
+        for c in golden.objects("cases") {
+            let got = try naive.classify(c.string("text"), pair: c["pair"] as? String)
+            let want = c.objects("results")
+            #expect(got.ranked.map(\.label) == want.map { $0.string("label") })
+            for (g, w) in zip(got.ranked, want) {
+                #expect(abs(Double(g.score) - w.double("score")) < Self.tolerance)
+            }
+        }
+        let filler = try MaskFiller(directory: HeadGoldens.model("mlm"), kernel: .naive)
+        let fill = try HeadGoldens.json("fill_mask.json").objects("cases")[0]
+        try Self.compareFills(try filler.fill(fill.string("text")), [fill.objects("results")], "naive")
+    }
+
     @Test func wrongCheckpointNamesTheMissingTensors() throws {
         #expect(throws: BertError.self) { try QuestionAnswerer(directory: HeadGoldens.model("cls-binary")) }
         do {

@@ -36,6 +36,8 @@ struct FillMaskCommand: ParsableCommand {
             let filler = try MaskFiller(directory: model.url)
             if let targets {
                 let words = targets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                    .filter { !$0.isEmpty }
+                guard !words.isEmpty else { throw ValidationError("--targets names no token") }
                 let resolved = try filler.targetIds(words)
                 for warning in resolved.warnings {
                     FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))

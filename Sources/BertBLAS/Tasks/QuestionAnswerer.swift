@@ -50,6 +50,17 @@ public final class QuestionAnswerer: Sendable {
         guard docStride >= 0, docStride <= maxSeqLen else {
             throw BertError(.invalidInput, "--doc-stride \(docStride) is larger than --max-seq-len \(maxSeqLen)")
         }
+        // Windows hold the question, 3 special tokens and the rest of the context; HF's tokenizer
+        // refuses settings that leave no room, or a stride that does not fit in that room.
+        let questionTokens = backbone.tokenizer.encode(question, addSpecialTokens: false).count
+        let room = maxSeqLen - questionTokens - backbone.tokenizer.numberOfSpecialTokens(pair: true)
+        guard room > 0 else {
+            throw BertError(.invalidInput, "the question has \(questionTokens) tokens: no room for the context in windows of --max-seq-len \(maxSeqLen)")
+        }
+        let contextTokens = backbone.tokenizer.encode(context, addSpecialTokens: false).count
+        guard contextTokens <= room || docStride < room else {
+            throw BertError(.invalidInput, "--doc-stride \(docStride) must be smaller than the \(room) context tokens a window holds (--max-seq-len \(maxSeqLen) minus the question's \(questionTokens) tokens and the special tokens)")
+        }
         let truncation = Truncation(maxLength: maxSeqLen, strategy: .onlySecond, stride: docStride)
         let first = try backbone.tokenizer.checkedEncode(question, pair: context, truncation: truncation)
         var encodings = [first]

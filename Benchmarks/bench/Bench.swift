@@ -8,6 +8,14 @@ struct Bench: ParsableCommand {
         abstract: "BertBLAS throughput benchmarks. Run in release: swift run -c release bench <name>.",
         subcommands: [
             // Benchmarks. Keep one per line.
+            GemmBench.self,
+            BlasInfo.self,
         ]
     )
+
+    /// Switches OpenBLAS away from a generic fallback core (re-exec) before anything else runs.
+    static func main() {
+        BLASRuntime.selectFastCore()
+        main(nil)
+    }
 }

@@ -23,4 +23,10 @@ struct Bert: ParsableCommand {
             NSPCommand.self,
         ]
     )
+
+    /// Switches OpenBLAS away from a generic fallback core (re-exec) before anything else runs.
+    static func main() {
+        BLASRuntime.selectFastCore()
+        main(nil)
+    }
 }

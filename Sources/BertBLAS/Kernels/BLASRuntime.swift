@@ -50,28 +50,50 @@ public enum BLASRuntime {
         openblas_set_num_threads(Int32(max(1, count)))
     }
 
-    /// Whether the CPU (as the kernel reports in `/proc/cpuinfo`) has AVX-512F, and AVX2 with FMA.
-    public static func cpuFeatures() -> (avx512: Bool, avx2: Bool) {
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
-        else { return (false, false) }
-        let flags = Set(flagsLine.split(separator: " ").map(String.init))
-        return (flags.contains("avx512f") && flags.contains("avx512bw") && flags.contains("avx512vl"),
-                flags.contains("avx2") && flags.contains("fma"))
+    /// What the CPU offers, as the kernel reports it in `/proc/cpuinfo` (features the OS
+    /// cannot save are already cleared there).
+    public struct CPUFeatures: Sendable, Equatable {
+        /// AVX-512 F, BW and VL (SkylakeX kernels).
+        public var avx512: Bool
+        /// AVX-512 BF16 as well (Cooperlake kernels).
+        public var avx512bf16: Bool
+        /// AVX2 with FMA (Haswell kernels).
+        public var avx2: Bool
+
+        public init(avx512: Bool, avx512bf16: Bool, avx2: Bool) {
+            self.avx512 = avx512
+            self.avx512bf16 = avx512bf16
+            self.avx2 = avx2
+        }
+
+        /// Reads `/proc/cpuinfo`; all false when it cannot be read.
+        public static func current() -> CPUFeatures {
+            guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+                  let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+            else { return CPUFeatures(avx512: false, avx512bf16: false, avx2: false) }
+            let flags = Set(line.split(separator: " ").map(String.init))
+            let avx512 = flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq"])
+            return CPUFeatures(avx512: avx512, avx512bf16: avx512 && flags.contains("avx512_bf16"),
+                               avx2: flags.isSuperset(of: ["avx2", "fma"]))
+        }
     }
 
-    /// The core BertBLAS asks for instead of a generic fallback, given the CPU's features.
+    /// The core BertBLAS asks for instead of a generic fallback, given the CPU's features: the
+    /// one OpenBLAS itself would pick for such a CPU.
     ///
-    /// Chosen by measurement on an AMD Zen 5 (EPYC) VM with Debian OpenBLAS 0.3.21; see
-    /// docs/BENCHMARKS.md. Returns nil when the CPU has neither AVX-512 nor AVX2.
-    public static func preferredCore(avx512: Bool, avx2: Bool) -> String? {
-        if avx512 { return "SkylakeX" }
-        if avx2 { return "Haswell" }
+    /// Measured on this project's AMD Zen 5 VM with Debian OpenBLAS 0.3.21 (docs/BENCHMARKS.md):
+    /// SkylakeX and Cooperlake run sgemm at the same speed (Cooperlake adds only bf16 kernels),
+    /// 2-4x Haswell and 4-8x Prescott, and both equal the naive kernel.
+    /// - Returns: `Cooperlake`, `SkylakeX`, `Haswell`, or nil when the CPU has no AVX2.
+    public static func preferredCore(for features: CPUFeatures) -> String? {
+        if features.avx512bf16 { return "Cooperlake" }
+        if features.avx512 { return "SkylakeX" }
+        if features.avx2 { return "Haswell" }
         return nil
     }
 
     /// What `selectFastCore()` found or did.
-    public enum CoreSelection: Sendable, Equatable {
+    public enum CoreSelection: Sendable, Equatable, CustomStringConvertible {
         /// The user set `OPENBLAS_CORETYPE`; it is respected as is.
         case userSet(String)
         /// OpenBLAS detected a non-generic core itself.
@@ -82,7 +104,50 @@ public enum BLASRuntime {
         case generic(String)
         /// The re-exec failed (the process continues on the generic core); the string says why.
         case failed(String)
+
+        public var description: String {
+            switch self {
+            case .userSet(let core): return "set by \(BLASRuntime.coreTypeVariable)=\(core)"
+            case .detected(let core): return "detected by OpenBLAS (\(core))"
+            case .selected(let core): return "selected by BertBLAS (\(core)) over a generic fallback"
+            case .generic(let core): return "generic (\(core)); the CPU has no AVX2"
+            case .failed(let reason): return "generic; \(reason)"
+            }
+        }
     }
+
+    /// The decision `selectFastCore()` makes, without side effects.
+    ///
+    /// - Parameters:
+    ///   - environment: the process environment.
+    ///   - detectedCore: what OpenBLAS reports.
+    ///   - features: the CPU's features.
+    /// - Returns: the selection when nothing is to be done, or the core to re-exec with.
+    public static func decide(environment: [String: String], detectedCore: String,
+                              features: CPUFeatures) -> Either {
+        if environment[reexecGuardVariable] != nil { return .keep(.selected(detectedCore)) }
+        if let user = environment[coreTypeVariable], !user.isEmpty { return .keep(.userSet(user)) }
+        guard genericCores.contains(detectedCore) else { return .keep(.detected(detectedCore)) }
+        guard let target = preferredCore(for: features) else { return .keep(.generic(detectedCore)) }
+        return .reexec(target)
+    }
+
+    /// The outcome of `decide`.
+    public enum Either: Sendable, Equatable {
+        /// Nothing to do.
+        case keep(CoreSelection)
+        /// Re-exec with `OPENBLAS_CORETYPE` set to this core.
+        case reexec(String)
+    }
+
+    /// For tests only: when set, `selectFastCore()` acts as if OpenBLAS had detected this core
+    /// (e.g. `Prescott`), so the re-exec path can be exercised on a CPU OpenBLAS recognises.
+    public static let simulatedCoreVariable = "BERTBLAS_SIMULATE_OPENBLAS_CORE"
+
+    /// How the current core came about; nil until `selectFastCore()` runs.
+    // Written once, by selectFastCore() at the start of main before any other thread exists;
+    // only read afterwards.
+    nonisolated(unsafe) public private(set) static var selection: CoreSelection?
 
     /// Makes an executable run on OpenBLAS's fast kernels without the user setting anything.
     ///
@@ -90,31 +155,28 @@ public enum BLASRuntime {
     /// (or empty), OpenBLAS reports a generic core (e.g. `Prescott`) and the CPU has AVX-512 or
     /// AVX2, it sets `OPENBLAS_CORETYPE` and re-executes `/proc/self/exe` with the same arguments;
     /// it does not return in that case. The re-exec'd process carries a guard variable so it never
-    /// loops. A library user who cannot re-exec should instead set `OPENBLAS_CORETYPE` in the
-    /// environment before the process starts.
+    /// loops. A core the user set is always respected. A library user who cannot re-exec should
+    /// instead set `OPENBLAS_CORETYPE` in the environment before the process starts.
     /// - Returns: what was found or done (the re-exec'd process gets `.selected`).
     @discardableResult
     public static func selectFastCore() -> CoreSelection {
         let environment = ProcessInfo.processInfo.environment
-        if environment[reexecGuardVariable] != nil {
-            return .selected(coreName)
+        let detected = environment[simulatedCoreVariable].flatMap { $0.isEmpty ? nil : $0 } ?? coreName
+        let result: CoreSelection
+        switch decide(environment: environment, detectedCore: detected, features: .current()) {
+        case .keep(let kept):
+            result = kept == .selected(detected) ? .selected(coreName) : kept
+        case .reexec(let target):
+            setenv(coreTypeVariable, target, 1)
+            setenv(reexecGuardVariable, target, 1)
+            execv("/proc/self/exe", CommandLine.unsafeArgv)
+            // Only reached when execv failed: undo, and continue on the generic core.
+            let reason = String(cString: strerror(errno))
+            unsetenv(coreTypeVariable)
+            unsetenv(reexecGuardVariable)
+            result = .failed("re-exec with \(coreTypeVariable)=\(target) failed: \(reason)")
         }
-        if let user = environment[coreTypeVariable], !user.isEmpty {
-            return .userSet(user)
-        }
-        let current = coreName
-        guard genericCores.contains(current) else { return .detected(current) }
-        let features = cpuFeatures()
-        guard let target = preferredCore(avx512: features.avx512, avx2: features.avx2) else {
-            return .generic(current)
-        }
-        setenv(coreTypeVariable, target, 1)
-        setenv(reexecGuardVariable, target, 1)
-        execv("/proc/self/exe", CommandLine.unsafeArgv)
-        // Only reached when execv failed: undo, and continue on the generic core.
-        let reason = String(cString: strerror(errno))
-        unsetenv(coreTypeVariable)
-        unsetenv(reexecGuardVariable)
-        return .failed("re-exec with \(coreTypeVariable)=\(target) failed: \(reason)")
+        selection = result
+        return result
     }
 }

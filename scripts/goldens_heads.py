@@ -162,6 +162,7 @@ TEXTS = [
     "a",
     "hello world",
     "The president of France lived in the capital city for the first time in 2019.",
+    "Der Schneemann ☃ steht in 首都 Tokyo, SNOWMAN☃ Ωmega!",
 ]
 
 PAIRS = [

@@ -12,6 +12,13 @@ public struct NSPOptions: Sendable, Equatable {
     /// The masking of each example; default `.createPretrainingData()` (15%, at most
     /// `max_predictions_per_seq` 20 predictions, 80/10/10, per token).
     public var masking: MaskingPolicy
+    /// When true (the default) every pair draws its label first, IsNext or NotNext with
+    /// probability 0.5 each, and an IsNext pair whose chunk holds a single sentence takes the
+    /// document's following sentence as B, or, for the document's last sentence, takes it as B
+    /// and the sentence before it as A (again). Only a one-sentence document is always NotNext.
+    /// When false, google-research's rule: a one-sentence chunk is always NotNext, which skews
+    /// the labels towards NotNext (about 55% on BBC News at length 128).
+    public var balancedLabels: Bool
 
     /// Creates options; `NSPExampleBuilder.init` validates them.
     ///
@@ -20,12 +27,14 @@ public struct NSPOptions: Sendable, Equatable {
     ///   - shortSeqProbability: default 0.1.
     ///   - dupeFactor: default 10.
     ///   - masking: default `.createPretrainingData()`.
+    ///   - balancedLabels: default true.
     public init(maxSeqLength: Int = 128, shortSeqProbability: Double = 0.1, dupeFactor: Int = 10,
-                masking: MaskingPolicy = .createPretrainingData()) {
+                masking: MaskingPolicy = .createPretrainingData(), balancedLabels: Bool = true) {
         self.maxSeqLength = maxSeqLength
         self.shortSeqProbability = shortSeqProbability
         self.dupeFactor = dupeFactor
         self.masking = masking
+        self.balancedLabels = balancedLabels
     }
 }
 
@@ -69,19 +78,19 @@ public struct PretrainingExample: Sendable, Equatable {
 ///   `shortSeqProbability` a random length in `2 ... maxSeqLength - 3`;
 /// - sentences accumulate into a chunk until it reaches the target (or the document ends);
 ///   A is the first `randint(1, len(chunk) - 1)` sentences of the chunk (all of a 1-sentence one);
-/// - B is the rest of the chunk (IsNext), or, when the chunk has one sentence or with
-///   probability 0.5, sentences from a random point of another document until the remaining
-///   target is filled (NotNext); the chunk's unused sentences are then "put back" and start the
-///   next chunk;
+/// - B is the rest of the chunk (IsNext), or, with probability 0.5, sentences from a random
+///   point of another document until the remaining target is filled (NotNext); the chunk's
+///   unused sentences are then "put back" and start the next chunk (see
+///   `NSPOptions.balancedLabels` for one-sentence chunks);
 /// - the pair is truncated to `maxSeqLength - 3` by removing one token at a time from the
 ///   longer side, from its front or its back with probability 0.5 each;
 /// - the example is masked with `options.masking` (`[CLS]`/`[SEP]` are never selected);
 /// - `dupeFactor` passes over all documents, then all examples are shuffled.
 ///
-/// Deviations, all in the distribution-preserving direction: the random document is drawn
-/// uniformly from the *other* documents (google retries up to 10 times and could, in theory,
-/// keep the same one); documents are visited in corpus order (google shuffles them first, which
-/// only reorders examples that are shuffled at the end anyway).
+/// Deviations: by default labels are balanced (`NSPOptions.balancedLabels`); the random
+/// document is drawn uniformly from the *other* documents (google retries up to 10 times and
+/// could, in theory, keep the same one); documents are visited in corpus order (google shuffles
+/// them first, which only reorders examples that are shuffled at the end anyway).
 public struct NSPExampleBuilder: Sendable {
     /// The options, validated.
     public let options: NSPOptions
@@ -189,16 +198,35 @@ public struct NSPExampleBuilder: Sendable {
         while i < document.count {
             chunkLength += document[i].count
             if i == document.count - 1 || chunkLength >= target {
-                let chunkCount = i - chunkStart + 1
+                var chunkCount = i - chunkStart + 1
                 var aEnd = 1
                 if chunkCount >= 2 { aEnd = rng.int(in: 1 ... chunkCount - 1) }
+                var randomNext: Bool
+                if options.balancedLabels {
+                    randomNext = rng.unitDouble() < 0.5
+                    if !randomNext && chunkCount == 1 {
+                        if i + 1 < document.count {
+                            // B is the sentence right after the one-sentence chunk.
+                            i += 1
+                            chunkCount = 2
+                        } else if i >= 1 {
+                            // The document's last sentence: A is the sentence before it again.
+                            chunkStart -= 1
+                            chunkCount = 2
+                        } else {
+                            randomNext = true
+                        }
+                    }
+                } else {
+                    randomNext = chunkCount == 1 || rng.unitDouble() < 0.5
+                }
                 var tokensA: [Int32] = []
                 for s in chunkStart ..< chunkStart + aEnd { tokensA.append(contentsOf: document[s]) }
                 var tokensB: [Int32] = []
                 let label: Int32
                 let documentB: Int
                 let sentencesB: Range<Int>
-                if chunkCount == 1 || rng.unitDouble() < 0.5 {
+                if randomNext {
                     label = PretrainingExample.notNext
                     let targetB = target - tokensA.count
                     var other = rng.int(below: documents.count - 1)

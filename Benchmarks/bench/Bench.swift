@@ -10,6 +10,7 @@ struct Bench: ParsableCommand {
             // Benchmarks. Keep one per line.
             GemmBench.self,
             BlasInfo.self,
+            PretrainDataBench.self,
         ]
     )
 

@@ -21,6 +21,8 @@ struct Bert: ParsableCommand {
             QACommand.self,
             FillMaskCommand.self,
             NSPCommand.self,
+            Mask.self,
+            PretrainData.self,
         ]
     )
 

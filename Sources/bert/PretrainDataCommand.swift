@@ -1,0 +1,225 @@
+import ArgumentParser
+import BertBLAS
+import Foundation
+
+/// `bert pretrain-data`: masked-LM + next-sentence-prediction examples from a corpus.
+struct PretrainData: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pretrain-data",
+        abstract: "Turn a corpus into BERT pre-training examples (masked LM + next sentence), one JSON object per line.",
+        discussion: """
+            The corpus format is google-research/bert's create_pretraining_data.py: one sentence \
+            per line, a blank line between documents (each CORPUS file also ends a document). \
+            Each output line is {"input_ids":[...],"token_type_ids":[...],"attention_mask":[...],\
+            "labels":[...],"next_sentence_label":0|1} for [CLS] A [SEP] B [SEP]: labels hold the \
+            original id at masked positions and -100 elsewhere; next_sentence_label is 0 when B \
+            really follows A in the same document (IsNext) and 1 when B comes from another \
+            document (NotNext). Examples are shuffled; the same --seed and corpus give \
+            byte-identical output. The corpus needs at least two documents. A progress bar is \
+            shown on stderr for corpora of 5000 lines or more (see --no-progress).
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .long, help: ArgumentHelp("Longest example, [CLS] and both [SEP] included (at least 5). Default: 128.", valueName: "n"))
+    var maxSeqLength = 128
+
+    @Option(name: .long, help: ArgumentHelp("Random seed. Default: 12345 (google's default).", valueName: "n"))
+    var seed: UInt64 = 12345
+
+    @Option(name: .long, help: ArgumentHelp("Passes over the corpus, each with new random choices. Default: 10.", valueName: "n"))
+    var dupeFactor = 10
+
+    @Option(name: .long, help: ArgumentHelp("Probability of a shorter random target length for a document. Default: 0.1.", valueName: "p"))
+    var shortSeqProb = 0.1
+
+    @Option(name: .long, help: ArgumentHelp("Share of tokens to mask. Default: 0.15.", valueName: "p"))
+    var maskedLMProb = 0.15
+
+    @Option(name: .long, help: ArgumentHelp("Most masked positions per example. Default: 20.", valueName: "n"))
+    var maxPredictionsPerSeq = 20
+
+    @Flag(name: .long, help: "Mask whole words (a token and its ## pieces together). Default: off.")
+    var wholeWord = false
+
+    @Flag(name: .long, help: "google-research's NSP label rule: a one-sentence chunk is always NotNext, which skews labels towards NotNext. Default: off (labels are 50/50).")
+    var googleLabelRule = false
+
+    @Flag(name: .long, help: "Pad every example to --max-seq-length with [PAD] (attention_mask 0, labels -100). Default: off.")
+    var pad = false
+
+    @Flag(name: .long, help: "Never show the progress bar. Default: off.")
+    var noProgress = false
+
+    @Argument(help: ArgumentHelp("Corpus files. None or '-' reads standard input.", valueName: "corpus"))
+    var corpus: [String] = []
+
+    func validate() throws {
+        if maxSeqLength < 5 { throw ValidationError("--max-seq-length must be at least 5, got \(maxSeqLength)") }
+        if dupeFactor < 1 { throw ValidationError("--dupe-factor must be at least 1, got \(dupeFactor)") }
+        if !(0 ... 1).contains(shortSeqProb) { throw ValidationError("--short-seq-prob must be in [0, 1], got \(shortSeqProb)") }
+        if !(0 ... 1).contains(maskedLMProb) { throw ValidationError("--masked-lm-prob must be in [0, 1], got \(maskedLMProb)") }
+        if maxPredictionsPerSeq < 1 { throw ValidationError("--max-predictions-per-seq must be at least 1, got \(maxPredictionsPerSeq)") }
+    }
+
+    func run() throws {
+        let report = Report()
+        let tokenizer: BertTokenizer
+        let builder: NSPExampleBuilder
+        do {
+            tokenizer = try BertTokenizer(directory: modelOptions.url)
+            let options = NSPOptions(
+                maxSeqLength: maxSeqLength, shortSeqProbability: shortSeqProb, dupeFactor: dupeFactor,
+                masking: .createPretrainingData(probability: maskedLMProb, maxPredictions: maxPredictionsPerSeq,
+                                                wholeWord: wholeWord),
+                balancedLabels: !googleLabelRule)
+            builder = try NSPExampleBuilder(options: options, vocabulary: MaskingVocabulary(tokenizer: tokenizer),
+                                            clsId: tokenizer.specialTokens.cls, sepId: tokenizer.specialTokens.sep)
+        } catch {
+            report.fail("\(error)")
+            try report.finish()
+            return
+        }
+
+        // Every file ends a document: a blank line goes between files.
+        var lines: [String] = []
+        for path in corpus.isEmpty ? ["-"] : corpus {
+            do {
+                for line in try TextLines.read(path: path) {
+                    if line.repairedUTF8 { report.warn("\(line.source):\(line.number): invalid UTF-8 replaced with U+FFFD") }
+                    lines.append(line.text)
+                }
+                lines.append("")
+            } catch {
+                report.fail("\(error)")
+            }
+        }
+        let showProgress = !noProgress && lines.count >= 5000
+        let tokenizing = ProgressBar(label: "tokenizing", unit: "lines", enabled: showProgress)
+        let parsed = PretrainingCorpus.parse(lines: lines, tokenize: {
+            tokenizer.encode($0, addSpecialTokens: false).ids
+        }, progress: tokenizing.update)
+        tokenizing.finish()
+
+        var rng = SeededRandom(seed: seed)
+        let building = ProgressBar(label: "building", unit: "documents", enabled: showProgress)
+        let examples: [PretrainingExample]
+        do {
+            examples = try builder.examples(from: parsed, using: &rng, progress: building.update)
+            building.finish()
+        } catch {
+            building.finish()
+            report.fail("\((corpus.isEmpty ? ["-"] : corpus).joined(separator: ", ")): \(error)")
+            try report.finish()
+            return
+        }
+        var out = JSONIntWriter()
+        let padId = tokenizer.specialTokens.pad
+        for e in examples {
+            let padding = pad ? max(0, maxSeqLength - e.inputIds.count) : 0
+            out.object([
+                ("input_ids", e.inputIds + Array(repeating: padId, count: padding)),
+                ("token_type_ids", e.tokenTypeIds + Array(repeating: 0, count: padding)),
+                ("attention_mask", Array(repeating: 1, count: e.inputIds.count) + Array(repeating: 0, count: padding)),
+                ("labels", e.labels + Array(repeating: MLMMasker.ignoreLabel, count: padding)),
+            ], scalars: [("next_sentence_label", Int(e.nextSentenceLabel))])
+        }
+        out.flush()
+        try report.finish()
+    }
+}
+
+/// Writes JSON objects of integer arrays to stdout, one per line, with a fixed key order (so
+/// equal inputs give byte-identical output) and without a per-record allocation of Foundation
+/// objects. Buffered; call `flush()` at the end.
+struct JSONIntWriter {
+    private var buffer: [UInt8] = []
+
+    init() { buffer.reserveCapacity(1 << 16) }
+
+    /// Appends `{"key":[...],...,"scalar":n}` and a newline.
+    mutating func object(_ arrays: [(String, [Int32])], scalars: [(String, Int)] = []) {
+        buffer.append(UInt8(ascii: "{"))
+        var first = true
+        for (key, values) in arrays {
+            if !first { buffer.append(UInt8(ascii: ",")) }
+            first = false
+            appendKey(key)
+            buffer.append(UInt8(ascii: "["))
+            for (i, v) in values.enumerated() {
+                if i > 0 { buffer.append(UInt8(ascii: ",")) }
+                appendInt(Int(v))
+            }
+            buffer.append(UInt8(ascii: "]"))
+        }
+        for (key, value) in scalars {
+            if !first { buffer.append(UInt8(ascii: ",")) }
+            first = false
+            appendKey(key)
+            appendInt(value)
+        }
+        buffer.append(contentsOf: "}\n".utf8)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    mutating func flush() {
+        if buffer.isEmpty { return }
+        FileHandle.standardOutput.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func appendKey(_ key: String) {
+        buffer.append(UInt8(ascii: "\""))
+        buffer.append(contentsOf: key.utf8)
+        buffer.append(contentsOf: "\":".utf8)
+    }
+
+    private mutating func appendInt(_ value: Int) {
+        if value < 0 { buffer.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for i in stride(from: count - 1, through: 0, by: -1) { buffer.append(d[i]) }
+        }
+    }
+}
+
+/// A one-line progress bar on stderr, redrawn when the percentage changes.
+final class ProgressBar {
+    private let label: String
+    private let unit: String
+    private let enabled: Bool
+    private var lastPercent = -1
+    private var drawn = false
+
+    init(label: String, unit: String, enabled: Bool) {
+        self.label = label
+        self.unit = unit
+        self.enabled = enabled
+    }
+
+    func update(_ done: Int, _ total: Int) {
+        guard enabled, total > 0 else { return }
+        let percent = min(100, done * 100 / total)
+        if percent == lastPercent { return }
+        lastPercent = percent
+        let width = 30
+        let filled = percent * width / 100
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(percent)% \(done)/\(total) \(unit)".utf8))
+        drawn = true
+    }
+
+    func finish() {
+        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+        drawn = false
+    }
+}

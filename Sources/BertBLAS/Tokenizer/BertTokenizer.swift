@@ -324,8 +324,9 @@ public final class BertTokenizer: Sendable {
             var piece: String
             if first {
                 piece = token
-            } else if !prefix.isEmpty && token.hasPrefix(prefix) {
-                piece = String(token.dropFirst(prefix.count))
+            } else if !prefix.isEmpty && token.utf8.starts(with: prefix.utf8) {
+                // Compare bytes, not Characters: "##" + a combining mark is one grapheme.
+                piece = String(decoding: token.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
             } else {
                 piece = " " + token
             }

@@ -97,80 +97,82 @@ enum TokenizerFiles {
 
     static func fromTokenizerJSON(_ url: URL) throws -> TokenizerDefinition {
         let path = url.path
-        let json = try readJSONObject(url)
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw BertError(.io, "\(path): cannot read: \(error.localizedDescription)")
+        }
+        let json = try TokenizerJSON.parse([UInt8](data), path: path)
         var def = TokenizerDefinition()
         def.vocabularyFile = path
-        guard let model = json["model"] as? [String: Any] else {
+        guard let model = json["model"], model.members != nil else {
             throw BertError(.invalidFile, "\(path): no \"model\" object")
         }
-        let type = model["type"] as? String ?? "WordPiece"
+        let type = model["type"]?.string ?? "WordPiece"
         guard type == "WordPiece" else {
             throw BertError(.unsupported, "\(path): model type \(type) is not supported (WordPiece only)")
         }
-        guard let vocab = model["vocab"] as? [String: Any] else {
+        guard let vocab = model["vocab"]?.members else {
             throw BertError(.invalidFile, "\(path): model.vocab is missing or not an object")
         }
         def.entries.reserveCapacity(vocab.count)
         for (token, value) in vocab {
-            guard let id = (value as? NSNumber)?.intValue, id >= 0, id < Int(Int32.max) else {
+            guard let id = value.int, id >= 0, id < Int(Int32.max) else {
                 throw BertError(.invalidFile, "\(path): model.vocab[\"\(token)\"] is not a valid id")
             }
             def.entries.append((token, Int32(id)))
         }
-        def.entries.sort { $0.1 < $1.1 }
-        if let unk = model["unk_token"] as? String { def.unkToken = unk }
-        if let p = model["continuing_subword_prefix"] as? String { def.continuationPrefix = p }
-        if let m = model["max_input_chars_per_word"] as? Int { def.maxInputCharsPerWord = m }
+        if let unk = model["unk_token"]?.string { def.unkToken = unk }
+        if let p = model["continuing_subword_prefix"]?.string { def.continuationPrefix = p }
+        if let m = model["max_input_chars_per_word"]?.int { def.maxInputCharsPerWord = m }
 
         // Normalizer.
-        if let n = json["normalizer"] as? [String: Any] {
-            let t = n["type"] as? String ?? ""
+        if let n = json["normalizer"], !n.isNull {
+            let t = n["type"]?.string ?? ""
             guard t == "BertNormalizer" else {
                 throw BertError(.unsupported, "\(path): normalizer \(t) is not supported (BertNormalizer only)")
             }
             def.normalizer = NormalizerOptions(
-                cleanText: n["clean_text"] as? Bool ?? true,
-                handleChineseChars: n["handle_chinese_chars"] as? Bool ?? true,
-                stripAccents: n["strip_accents"] as? Bool,
-                lowercase: n["lowercase"] as? Bool ?? true)
+                cleanText: n["clean_text"]?.bool ?? true,
+                handleChineseChars: n["handle_chinese_chars"]?.bool ?? true,
+                stripAccents: n["strip_accents"]?.bool,
+                lowercase: n["lowercase"]?.bool ?? true)
         } else {
             def.normalizer = nil
         }
-        if let p = json["pre_tokenizer"] as? [String: Any] {
-            let t = p["type"] as? String ?? ""
+        if let p = json["pre_tokenizer"], !p.isNull {
+            let t = p["type"]?.string ?? ""
             guard t == "BertPreTokenizer" else {
                 throw BertError(.unsupported, "\(path): pre_tokenizer \(t) is not supported (BertPreTokenizer only)")
             }
         }
 
         // Added tokens (matched on the raw text).
-        for case let a as [String: Any] in json["added_tokens"] as? [Any] ?? [] {
-            guard let content = a["content"] as? String, let id = (a["id"] as? NSNumber)?.intValue else { continue }
-            def.addedTokens.append((content, Int32(id), a["special"] as? Bool ?? false))
+        for a in json["added_tokens"]?.array ?? [] {
+            guard let content = a["content"]?.string, let id = a["id"]?.int else { continue }
+            def.addedTokens.append((content, Int32(id), a["special"]?.bool ?? false))
         }
 
         // Post-processor.
         def.single = [.sequence(0, typeId: 0)]
         def.pair = [.sequence(0, typeId: 0), .sequence(1, typeId: 1)]
-        if let pp = json["post_processor"] as? [String: Any] {
-            let t = pp["type"] as? String ?? ""
+        if let pp = json["post_processor"], !pp.isNull {
+            let t = pp["type"]?.string ?? ""
             switch t {
             case "TemplateProcessing":
                 def.single = try template(pp["single"], path: path)
                 def.pair = try template(pp["pair"], path: path)
-                if let specials = pp["special_tokens"] as? [String: Any] {
-                    for (name, value) in specials {
-                        guard let s = value as? [String: Any], let ids = s["ids"] as? [Any], ids.count == 1,
-                              let id = (ids[0] as? NSNumber)?.intValue else {
-                            throw BertError(.unsupported,
-                                            "\(path): post_processor special token \(name) must map to one id")
-                        }
-                        def.templateIds[name] = Int32(id)
+                for (name, value) in pp["special_tokens"]?.members ?? [] {
+                    guard let ids = value["ids"]?.array, ids.count == 1, let id = ids[0].int else {
+                        throw BertError(.unsupported,
+                                        "\(path): post_processor special token \(name) must map to one id")
                     }
+                    def.templateIds[name] = Int32(id)
                 }
             case "BertProcessing":
-                let cls = (pp["cls"] as? [Any])?.first as? String ?? "[CLS]"
-                let sep = (pp["sep"] as? [Any])?.first as? String ?? "[SEP]"
+                let cls = pp["cls"]?.array?.first?.string ?? "[CLS]"
+                let sep = pp["sep"]?.array?.first?.string ?? "[SEP]"
                 def.clsToken = cls
                 def.sepToken = sep
                 def.single = [.special(cls, typeId: 0), .sequence(0, typeId: 0), .special(sep, typeId: 0)]
@@ -182,38 +184,36 @@ enum TokenizerFiles {
         }
 
         // Stored truncation / padding (applied only when a caller asks for them).
-        if let t = json["truncation"] as? [String: Any], let max = t["max_length"] as? Int {
+        if let t = json["truncation"], let max = t["max_length"]?.int {
             let strategy: TruncationStrategy
-            switch t["strategy"] as? String {
+            switch t["strategy"]?.string {
             case "OnlyFirst": strategy = .onlyFirst
             case "OnlySecond": strategy = .onlySecond
             default: strategy = .longestFirst
             }
-            def.storedTruncation = Truncation(maxLength: max, strategy: strategy, stride: t["stride"] as? Int ?? 0)
+            def.storedTruncation = Truncation(maxLength: max, strategy: strategy, stride: t["stride"]?.int ?? 0)
         }
-        if let p = json["padding"] as? [String: Any] {
-            if let s = p["strategy"] as? [String: Any], let n = s["Fixed"] as? Int {
+        if let p = json["padding"], !p.isNull {
+            if let n = p["strategy"]?["Fixed"]?.int {
                 def.storedPadding = .maxLength(n)
             } else {
                 def.storedPadding = .longest
             }
         }
-        if let d = json["decoder"] as? [String: Any], let c = d["cleanup"] as? Bool { def.decoderCleanup = c }
+        if let c = json["decoder"]?["cleanup"]?.bool { def.decoderCleanup = c }
         return def
     }
 
-    static func template(_ value: Any?, path: String) throws -> [TemplatePiece] {
-        guard let items = value as? [Any] else {
+    static func template(_ value: TokenizerJSON?, path: String) throws -> [TemplatePiece] {
+        guard let items = value?.array else {
             throw BertError(.invalidFile, "\(path): post_processor template is not a list")
         }
         return try items.map { item in
-            if let d = item as? [String: Any], let s = d["SpecialToken"] as? [String: Any],
-               let id = s["id"] as? String {
-                return .special(id, typeId: Int32(s["type_id"] as? Int ?? 0))
+            if let s = item["SpecialToken"], let id = s["id"]?.string {
+                return .special(id, typeId: Int32(s["type_id"]?.int ?? 0))
             }
-            if let d = item as? [String: Any], let s = d["Sequence"] as? [String: Any],
-               let id = s["id"] as? String {
-                return .sequence(id == "A" ? 0 : 1, typeId: Int32(s["type_id"] as? Int ?? 0))
+            if let s = item["Sequence"], let id = s["id"]?.string {
+                return .sequence(id == "A" ? 0 : 1, typeId: Int32(s["type_id"]?.int ?? 0))
             }
             throw BertError(.invalidFile, "\(path): unknown post_processor template piece")
         }
@@ -230,15 +230,28 @@ enum TokenizerFiles {
         }
         var def = TokenizerDefinition()
         def.vocabularyFile = url.path
-        // One token per line; only the line feed is removed (HF `load_vocab`: `rstrip("\n")`).
-        var text = String(decoding: data, as: UTF8.self)
-        if text.hasSuffix("\n") { text.removeLast() }
+        // One token per line, split on bytes as Python's universal newlines do (\n, \r\n, \r);
+        // nothing else is stripped (HF `load_vocab`: `rstrip("\n")`).
         var id: Int32 = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            def.entries.append((String(line), id))
-            id += 1
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            let b = raw.bindMemory(to: UInt8.self)
+            var start = 0, i = 0
+            while i < b.count {
+                if b[i] == 0x0A || b[i] == 0x0D {
+                    def.entries.append((String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self), id))
+                    id += 1
+                    if b[i] == 0x0D && i + 1 < b.count && b[i + 1] == 0x0A { i += 1 }
+                    start = i + 1
+                }
+                i += 1
+            }
+            if start < b.count {
+                def.entries.append((String(decoding: UnsafeBufferPointer(rebasing: b[start..<b.count]), as: UTF8.self), id))
+            }
         }
-        if data.isEmpty { def.entries = [] }
+        // transformers converts the slow BertTokenizer, whose clean_up_tokenization_spaces
+        // defaults to true (a tokenizer.json folder defaults to false).
+        def.cleanUpTokenizationSpaces = true
         let lower = config["do_lower_case"] as? Bool ?? true
         def.normalizer = NormalizerOptions(
             cleanText: true,
@@ -255,10 +268,10 @@ enum TokenizerFiles {
         def.pair = [.special(cls, typeId: 0), .sequence(0, typeId: 0), .special(sep, typeId: 0),
                     .sequence(1, typeId: 1), .special(sep, typeId: 1)]
         // BertTokenizerFast adds the special tokens as literal (non-normalized) added tokens.
-        var lookup: [String: Int32] = [:]
-        for (t, i) in def.entries { lookup[t] = i }
         for name in [def.padToken, def.unkToken, def.clsToken, def.sepToken, def.maskToken] {
-            if let i = lookup[name], !def.addedTokens.contains(where: { $0.content == name }) {
+            // The last line with this exact token (bytes, not canonical equivalence) wins.
+            if let i = def.entries.last(where: { $0.0.utf8.elementsEqual(name.utf8) })?.1,
+               !def.addedTokens.contains(where: { $0.content.utf8.elementsEqual(name.utf8) }) {
                 def.addedTokens.append((name, i, true))
             }
         }

@@ -56,6 +56,21 @@ enum UnicodeTables {
         }
     }
 
+    /// The Unicode version of the category tables `tokenizers` uses (see `computeFlags`).
+    static let categoriesVersion = (major: 8, minor: 0)
+
+    /// Scalars whose general category changed after Unicode 8.0 in a way the tokenizer sees
+    /// (punctuation, Mn); found by the every-code-point parity test against `tokenizers`.
+    static let unicode8Changes: [UInt32: Unicode.GeneralCategory] = [
+        0x166D: .otherPunctuation, 0x111C9: .otherPunctuation,   // now So / Mn
+        0x1734: .nonspacingMark, 0x1171E: .nonspacingMark,       // now Mc
+        0x1885: .otherLetter, 0x1886: .otherLetter,              // now Mn
+        0xA9BD: .spacingMark,                                    // now Mn
+    ]
+
+    /// The Unicode version of Rust's lowercase tables in the `tokenizers` build.
+    static let lowercaseVersion = (major: 16, minor: 0)
+
     static func computeFlags(_ v: UInt32) -> ScalarFlags {
         guard let scalar = Unicode.Scalar(v) else {
             // Surrogate code points never reach us from a Swift String.
@@ -63,7 +78,17 @@ enum UnicodeTables {
         }
         var f: ScalarFlags = []
         let p = scalar.properties
-        let category = p.generalCategory
+        // `tokenizers` takes categories (other, punctuation, Mn) from the `unicode_categories`
+        // crate, whose tables are Unicode 8.0: a scalar assigned later is "unassigned" there.
+        let category: Unicode.GeneralCategory
+        if let old = unicode8Changes[v] {
+            category = old
+        } else if let age = p.age, age.major < categoriesVersion.major
+            || (age.major == categoriesVersion.major && age.minor <= categoriesVersion.minor) {
+            category = p.generalCategory
+        } else {
+            category = .unassigned
+        }
         switch category {
         case .control, .format, .privateUse, .surrogate:
             if v != 0x09 && v != 0x0A && v != 0x0D { f.insert(.removed) }
@@ -85,7 +110,8 @@ enum UnicodeTables {
         if isChinese(v) { f.insert(.chinese) }
         if category == .nonspacingMark { f.insert(.nonspacingMark) }
         if v >= 0xC0 && hasDecomposition(v) { f.insert(.decomposes) }
-        if p.changesWhenLowercased { f.insert(.lowercases) }
+        // Rust's `char::to_lowercase` in the `tokenizers` build has Unicode 16 tables.
+        if p.changesWhenLowercased, let age = p.age, age.major <= lowercaseVersion.major { f.insert(.lowercases) }
         return f
     }
 

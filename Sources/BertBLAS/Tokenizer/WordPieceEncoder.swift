@@ -103,6 +103,18 @@ struct WordPieceEncoder: Sendable {
         return part
     }
 
+    /// The pre-tokens (normalized words) of `text`, without WordPiece: for parity tests of the
+    /// normalizer and pre-tokenizer. Literal added tokens are returned as they appear.
+    func preTokens(_ text: String) -> [String] {
+        var text = text
+        return text.withUTF8 { utf8 in
+            var state = State(capacity: utf8.count)
+            state.collectWords = true
+            run(utf8, &state)
+            return state.collected
+        }
+    }
+
     /// Scratch and output of one `encode` call: allocated once per call, reused for every word.
     struct State {
         var ids: [Int32] = []
@@ -115,6 +127,9 @@ struct WordPieceEncoder: Sendable {
         var wordChars = 0
         var scratch: [UInt32] = []
         var scratch2: [UInt32] = []
+        /// When set, words are collected as strings instead of being WordPiece-encoded (tests).
+        var collectWords = false
+        var collected: [String] = []
 
         init(capacity: Int) {
             ids.reserveCapacity(capacity / 3 + 4)
@@ -138,6 +153,7 @@ struct WordPieceEncoder: Sendable {
                     let length = t.content.count
                     var chars = 0
                     for k in i..<(i + length) where utf8[k] & 0xC0 != 0x80 { chars += 1 }
+                    if st.collectWords { st.collected.append(String(decoding: t.content, as: UTF8.self)) }
                     st.ids.append(t.id)
                     st.offsets.append(Offset(start: cp, end: cp + chars))
                     st.words.append(st.wordIndex)
@@ -310,6 +326,10 @@ struct WordPieceEncoder: Sendable {
             st.origin.removeAll(keepingCapacity: true)
             st.wordChars = 0
             st.wordIndex += 1
+        }
+        if st.collectWords {
+            st.collected.append(String(decoding: st.word, as: UTF8.self))
+            return
         }
         let word = st.wordIndex
         let first = Int(st.origin[0]), last = Int(st.origin[n - 1]) + 1

@@ -37,14 +37,15 @@ def blobs(rng, n, d, labels, spread):
     return x.astype(np.float32), y
 
 
-def case(name, x, y, lam):
+def case(name, x, y, lam, weights=None):
     c = 1.0 / lam
     # The goldens hold the features to 6 decimals; fit on exactly those. newton-cholesky reaches
     # the optimum to ~1e-10, so the goldens are the solution, not a solver's approximation of it.
     x = np.round(x.astype(np.float64), 6)
-    lr = LogisticRegression(C=c, solver="newton-cholesky", tol=1e-10, max_iter=1000).fit(x, y)
-    rc = RidgeClassifier(alpha=lam).fit(x.astype(np.float64), y)
+    lr = LogisticRegression(C=c, solver="newton-cholesky", tol=1e-10, max_iter=1000).fit(x, y, sample_weight=weights)
+    rc = RidgeClassifier(alpha=lam).fit(x.astype(np.float64), y, sample_weight=weights)
     return {
+        "weights": None if weights is None else [float(v) for v in weights],
         "name": name,
         "lambda": lam,
         "rows": int(x.shape[0]),
@@ -81,6 +82,11 @@ def goldens(args):
     # Features x 10 and a smaller lambda: a harder, badly scaled problem.
     x, y = blobs(rng, 200, 12, 5, 2.5)
     cases.append(case("five-overlapping-scaled", x * 10, y, 0.01))
+    # Per-example weights (the 1/windows weights of long documents' windows).
+    x, y = blobs(rng, 150, 6, 3, 1.8)
+    cases.append(case("three-weighted", x, y, 1.0, weights=rng.choice([0.25, 1 / 3, 0.5, 1.0], size=150)))
+    x, y = blobs(rng, 80, 5, 2, 1.5)
+    cases.append(case("binary-weighted", x, y, 1.0, weights=rng.choice([0.25, 0.5, 1.0], size=80)))
     with open(args.out, "w") as f:
         json.dump({"generator": "scripts/yardstick_sklearn.py goldens", "cases": cases}, f)
         f.write("\n")

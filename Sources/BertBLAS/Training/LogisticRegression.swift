@@ -56,23 +56,34 @@ public enum LogisticRegression {
     ///   - x: features `[N, H]`, one row per example.
     ///   - labels: N label indices in `0..<labelCount`.
     ///   - labelCount: L ≥ 2. A label with no example is allowed (it gets a very low score).
+    ///   - weights: optional per-example weights > 0 (scikit-learn's `sample_weight`): the loss
+    ///     becomes Σᵢ wᵢ·(−log pᵢ[yᵢ]). The windows of one long document get 1/windows each.
     ///   - options: solver settings.
     /// - Returns: the head (`[L, H]` weights and `[L]` bias) and the solver report.
     /// - Throws: `BertError.shape` for mismatched sizes, `BertError.invalidInput` for an empty
     ///   data set, a label out of range, a non-finite feature or λ ≤ 0, and `BertError.unsupported`
     ///   when LAPACK cannot factor the Hessian.
-    public static func fit(_ x: FeatureMatrix, labels: [Int], labelCount: Int,
+    public static func fit(_ x: FeatureMatrix, labels: [Int], labelCount: Int, weights: [Float]? = nil,
                            options: Options = Options()) throws -> (head: LinearHead, report: Report) {
-        try validate(x, labels: labels, labelCount: labelCount)
+        try validate(x, labels: labels, labelCount: labelCount, weights: weights)
         guard options.regularization > 0, options.regularization.isFinite else {
             throw BertError(.invalidInput, "--regularization must be a positive number, got \(options.regularization)")
         }
-        var problem = Problem(x: x, labels: labels, labelCount: labelCount, lambda: options.regularization)
+        var problem = Problem(x: x, labels: labels, labelCount: labelCount, lambda: options.regularization,
+                              weights: weights ?? [Float](repeating: 1, count: x.rows))
         let report = try problem.solve(maxIterations: options.maxIterations, tolerance: options.tolerance)
         return (try problem.head(), report)
     }
 
-    static func validate(_ x: FeatureMatrix, labels: [Int], labelCount: Int) throws {
+    static func validate(_ x: FeatureMatrix, labels: [Int], labelCount: Int, weights: [Float]? = nil) throws {
+        if let weights {
+            guard weights.count == x.rows else {
+                throw BertError(.shape, "training: \(weights.count) weights for \(x.rows) feature rows")
+            }
+            if let bad = weights.firstIndex(where: { !($0 > 0) || !$0.isFinite }) {
+                throw BertError(.invalidInput, "training: example \(bad) has weight \(weights[bad]); weights must be positive")
+            }
+        }
         guard labelCount >= 2 else {
             throw BertError(.invalidInput, "training needs at least 2 labels, got \(labelCount)")
         }
@@ -101,9 +112,11 @@ private struct Problem {
     let coupling: Float = 1
     var xt: [Float]          // [N, D]
     let labels: [Int]
+    let weights: [Float]     // [N]
     var theta: [Float]       // [F, D]
 
-    init(x: FeatureMatrix, labels: [Int], labelCount: Int, lambda: Float) {
+    init(x: FeatureMatrix, labels: [Int], labelCount: Int, lambda: Float, weights: [Float]) {
+        self.weights = weights
         n = x.rows
         d = x.columns
         dim = d + 1
@@ -143,7 +156,7 @@ private struct Problem {
                     for k in 0..<free { s += exp(z[k] - m) }
                     let lse = m + log(s)
                     let zy = freeIndex(labels[i]).map { z[$0] } ?? 0
-                    loss += lse - zy
+                    loss += Double(weights[i]) * (lse - zy)
                     for k in 0..<free { p[i * free + k] = Float(exp(z[k] - lse)) }
                 }
             }
@@ -213,7 +226,7 @@ private struct Problem {
             for i in 0..<n {
                 let y = freeIndex(labels[i])
                 for k in 0..<free {
-                    let r = Double(p[i * free + k]) - (y == k ? 1 : 0)
+                    let r = Double(weights[i]) * (Double(p[i * free + k]) - (y == k ? 1 : 0))
                     let base = i * dim, out = k * dim
                     for j in 0..<dim { acc[out + j] += r * Double(xp[base + j]) }
                 }
@@ -237,7 +250,8 @@ private struct Problem {
             for l in k..<free {
                 for i in 0..<n {
                     let pk = p[i * free + k]
-                    let s = k == l ? (pk * (1 - pk)).squareRoot() : -pk * p[i * free + l]
+                    let w = weights[i]
+                    let s = k == l ? (w * pk * (1 - pk)).squareRoot() : -w * pk * p[i * free + l]
                     let base = i * dim
                     for j in 0..<dim { scratch[base + j] = s * xt[base + j] }
                 }

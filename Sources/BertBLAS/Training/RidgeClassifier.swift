@@ -13,31 +13,40 @@ public enum RidgeClassifier {
     ///   - x: features `[N, H]`.
     ///   - labels: N label indices in `0..<labelCount`.
     ///   - labelCount: L ≥ 2.
+    ///   - weights: optional per-example weights > 0 (scikit-learn's `sample_weight`).
     ///   - regularization: λ > 0 (scikit-learn's `alpha`, default 1).
     /// - Returns: a head of kind `.ridge`.
     /// - Throws: as `LogisticRegression.fit`.
-    public static func fit(_ x: FeatureMatrix, labels: [Int], labelCount: Int,
+    public static func fit(_ x: FeatureMatrix, labels: [Int], labelCount: Int, weights: [Float]? = nil,
                            regularization: Float = 1) throws -> LinearHead {
-        try LogisticRegression.validate(x, labels: labels, labelCount: labelCount)
+        try LogisticRegression.validate(x, labels: labels, labelCount: labelCount, weights: weights)
+        let w = weights.map { $0.map(Double.init) } ?? [Double](repeating: 1, count: x.rows)
+        let totalWeight = w.reduce(0, +)
         guard regularization > 0, regularization.isFinite else {
             throw BertError(.invalidInput, "--regularization must be a positive number, got \(regularization)")
         }
         let n = x.rows, d = x.columns
         let targets = labelCount == 2 ? 1 : labelCount
-        // Column means in Double, then centered copies.
+        // Weighted column means in Double, then centered copies scaled by √w (as scikit-learn).
         var mean = [Double](repeating: 0, count: d)
-        for i in 0..<n { for j in 0..<d { mean[j] += Double(x.values[i * d + j]) } }
-        for j in 0..<d { mean[j] /= Double(n) }
+        for i in 0..<n { for j in 0..<d { mean[j] += w[i] * Double(x.values[i * d + j]) } }
+        for j in 0..<d { mean[j] /= totalWeight }
         var xc = [Float](repeating: 0, count: n * d)
-        for i in 0..<n { for j in 0..<d { xc[i * d + j] = Float(Double(x.values[i * d + j]) - mean[j]) } }
+        for i in 0..<n {
+            let r = w[i].squareRoot()
+            for j in 0..<d { xc[i * d + j] = Float(r * (Double(x.values[i * d + j]) - mean[j])) }
+        }
         var y = [Float](repeating: -1, count: n * targets)
         for i in 0..<n {
             if targets == 1 { if labels[i] == 1 { y[i] = 1 } } else { y[i * targets + labels[i]] = 1 }
         }
         var yMean = [Double](repeating: 0, count: targets)
-        for i in 0..<n { for t in 0..<targets { yMean[t] += Double(y[i * targets + t]) } }
-        for t in 0..<targets { yMean[t] /= Double(n) }
-        for i in 0..<n { for t in 0..<targets { y[i * targets + t] -= Float(yMean[t]) } }
+        for i in 0..<n { for t in 0..<targets { yMean[t] += w[i] * Double(y[i * targets + t]) } }
+        for t in 0..<targets { yMean[t] /= totalWeight }
+        for i in 0..<n {
+            let r = w[i].squareRoot()
+            for t in 0..<targets { y[i * targets + t] = Float(r * (Double(y[i * targets + t]) - yMean[t])) }
+        }
 
         var a = [Float](repeating: 0, count: d * d)
         var b = [Float](repeating: 0, count: d * targets)

@@ -11,6 +11,7 @@ import Testing
         var x: FeatureMatrix
         var labels: [Int]
         var labelCount: Int
+        var weights: [Float]?
         var logistic: [String: Any]
         var ridge: [String: Any]
     }
@@ -27,6 +28,7 @@ import Testing
                         x: try FeatureMatrix(rows: rows, columns: columns, values: features),
                         labels: try #require(c["labels"] as? [Int]),
                         labelCount: try #require(c["label_count"] as? Int),
+                        weights: (c["weights"] as? [Double])?.map(Float.init),
                         logistic: try #require(c["logistic"] as? [String: Any]),
                         ridge: try #require(c["ridge"] as? [String: Any]))
         }
@@ -41,7 +43,7 @@ import Testing
     @Test func logisticMatchesScikitLearn() throws {
         for c in try Self.cases() {
             let (head, report) = try LogisticRegression.fit(
-                c.x, labels: c.labels, labelCount: c.labelCount,
+                c.x, labels: c.labels, labelCount: c.labelCount, weights: c.weights,
                 options: .init(regularization: c.lambda))
             #expect(report.converged, "\(c.name): \(report)")
             let p = try head.probabilities(c.x)
@@ -74,7 +76,8 @@ import Testing
 
     @Test func ridgeMatchesScikitLearn() throws {
         for c in try Self.cases() {
-            let head = try RidgeClassifier.fit(c.x, labels: c.labels, labelCount: c.labelCount, regularization: c.lambda)
+            let head = try RidgeClassifier.fit(c.x, labels: c.labels, labelCount: c.labelCount, weights: c.weights,
+                                               regularization: c.lambda)
             #expect(head.kind == .ridge)
             let z = try head.logits(c.x)
             let decision = try #require(c.ridge["decision"] as? [[Double]])

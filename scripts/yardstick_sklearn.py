@@ -122,35 +122,64 @@ def goldens(args):
 
 
 def features(args):
-    labels, splits, rows = [], [], []
+    """Fits on the exported window features exactly as BertBLAS does: each window is an example
+    weighted 1/windows of its document, and a document's prediction averages its windows'
+    probabilities (decision values for ridge)."""
+    labels, splits, rows, docs, weights = [], [], [], [], []
     with open(args.file) as f:
         for line in f:
             r = json.loads(line)
             labels.append(r["label"])
             splits.append(r["split"])
             rows.append(r["embedding"])
+            docs.append(r["document"])
+            weights.append(r["weight"])
     x = np.asarray(rows, dtype=np.float64)
     names = sorted(set(labels))
     y = np.asarray([names.index(v) for v in labels])
+    docs = np.asarray(docs)
+    weights = np.asarray(weights)
     train = np.asarray([s == "train" for s in splits])
-    valid = ~train
     start = time.perf_counter()
     if args.solver == "ridge":
         model = RidgeClassifier(alpha=args.regularization)
     else:
         model = LogisticRegression(C=1.0 / args.regularization, max_iter=10000)
-    model.fit(x[train], y[train])
+    uniform = bool(np.all(weights == 1))
+    model.fit(x[train], y[train], sample_weight=None if uniform else weights[train])
     seconds = time.perf_counter() - start
-    out = {"model": type(model).__name__, "C" if args.solver != "ridge" else "alpha":
-           (1.0 / args.regularization) if args.solver != "ridge" else args.regularization,
-           "train_rows": int(train.sum()), "validation_rows": int(valid.sum()),
+    if args.solver == "ridge":
+        scores = model.decision_function(x)
+        if scores.ndim == 1:
+            scores = np.stack([np.zeros_like(scores), scores], axis=1)
+        scores = np.exp(scores - scores.max(1, keepdims=True))
+        scores /= scores.sum(1, keepdims=True)
+    else:
+        scores = model.predict_proba(x)
+    # Average window scores per document.
+    order = sorted(set(docs.tolist()))
+    doc_index = {d: i for i, d in enumerate(order)}
+    total = np.zeros((len(order), scores.shape[1]))
+    count = np.zeros(len(order))
+    doc_label = np.zeros(len(order), dtype=int)
+    doc_train = np.zeros(len(order), dtype=bool)
+    for w, d in enumerate(docs):
+        i = doc_index[d]
+        total[i] += scores[w]
+        count[i] += 1
+        doc_label[i] = y[w]
+        doc_train[i] = train[w]
+    pred = np.argmax(total / count[:, None], axis=1)
+    out = {"model": type(model).__name__,
+           ("alpha" if args.solver == "ridge" else "C"): args.regularization if args.solver == "ridge" else 1.0 / args.regularization,
+           "windows": int(x.shape[0]), "documents": len(order),
+           "train_documents": int(doc_train.sum()), "validation_documents": int((~doc_train).sum()),
            "features": int(x.shape[1]), "labels": names, "fit_seconds": round(seconds, 3)}
-    for name, mask in (("train", train), ("validation", valid)):
+    for name, mask in (("train", doc_train), ("validation", ~doc_train)):
         if mask.sum() == 0:
             continue
-        pred = model.predict(x[mask])
-        out[f"{name}_accuracy"] = round(float(accuracy_score(y[mask], pred)), 6)
-        out[f"{name}_macro_f1"] = round(float(f1_score(y[mask], pred, average="macro")), 6)
+        out[f"{name}_accuracy"] = round(float(accuracy_score(doc_label[mask], pred[mask])), 6)
+        out[f"{name}_macro_f1"] = round(float(f1_score(doc_label[mask], pred[mask], average="macro")), 6)
     json.dump(out, sys.stdout)
     sys.stdout.write("\n")
 

@@ -23,6 +23,9 @@ struct Bert: ParsableCommand {
             NSPCommand.self,
             Mask.self,
             PretrainData.self,
+            TrainHeadCommand.self,
+            EvalCommand.self,
+            ClassifyCommand.self,
         ]
     )
 

@@ -1,0 +1,141 @@
+import Foundation
+
+/// Trains a classifier head on frozen sentence embeddings: split, embed, solve, measure.
+///
+/// Every document is embedded window by window (`LongTextMode.chunk`, or its first window with
+/// `.truncate`). Each window is a training example with its document's label and weight
+/// 1/windows, so every document counts once; a document's prediction averages its windows'
+/// probabilities, exactly as `DocumentClassifier` does at classification time.
+public enum HeadTrainer {
+    /// Which model to fit.
+    public enum Solver: String, Sendable, CaseIterable, Codable {
+        /// Multinomial / binary logistic regression by Newton–IRLS (`LogisticRegression`).
+        case newton
+        /// The closed-form ridge classifier (`RidgeClassifier`).
+        case ridge
+    }
+
+    /// Training settings.
+    public struct Options: Sendable {
+        /// Default `.newton`.
+        public var solver: Solver
+        /// λ (C = 1/λ). Default 1.
+        public var regularization: Float
+        /// Fraction held out for validation, in [0, 1). Default 0.2.
+        public var validationSplit: Double
+        /// Split seed. Default 42.
+        public var seed: UInt64
+        /// Default `.chunk`.
+        public var longText: LongTextMode
+
+        /// Creates options; each argument defaults as documented on its property.
+        public init(solver: Solver = .newton, regularization: Float = 1, validationSplit: Double = 0.2,
+                    seed: UInt64 = 42, longText: LongTextMode = .chunk) {
+            self.solver = solver
+            self.regularization = regularization
+            self.validationSplit = validationSplit
+            self.seed = seed
+            self.longText = longText
+        }
+    }
+
+    /// What training produced.
+    public struct Result: Sendable {
+        /// The fitted head.
+        public var head: LinearHead
+        /// The training report (also stored in the head folder).
+        public var record: HeadFolder.TrainingRecord
+        /// Metrics on the training documents.
+        public var trainMetrics: ClassificationMetrics
+        /// Metrics on the validation documents (nil when the split is 0).
+        public var validationMetrics: ClassificationMetrics?
+        /// Every window's features (all documents), with their documents.
+        public var windows: DocumentWindows
+        /// Ascending document indices of each part.
+        public var train: [Int]
+        /// See `train`.
+        public var validation: [Int]
+    }
+
+    /// Splits, embeds every document, fits the head on the training windows and measures both parts.
+    /// - Parameters:
+    ///   - embedder: the encoder with its pooling settings.
+    ///   - data: the labeled documents.
+    ///   - dataPath: the data path as given, for the report.
+    ///   - excludedLabels: labels removed from the data, for the report.
+    ///   - options: settings.
+    ///   - progress: called with (windows embedded, windows total).
+    /// - Throws: `BertError` from splitting, embedding or solving (e.g. `.invalidInput` when a
+    ///   label has no training example).
+    public static func train(embedder: WindowEmbedder, data: LabeledDataset, dataPath: String,
+                             excludedLabels: [String] = [], options: Options = Options(),
+                             progress: ((Int, Int) -> Void)? = nil) throws -> Result {
+        let (train, validation) = try data.split(validationFraction: options.validationSplit, seed: options.seed)
+        let labels = data.labelIndices
+        let trainLabels = Set(train.map { labels[$0] })
+        if let missing = data.labels.indices.first(where: { !trainLabels.contains($0) }) {
+            throw BertError(.invalidInput, "\(dataPath): label '\(data.labels[missing])' has no training example")
+        }
+        let clock = ContinuousClock()
+        let embedStart = clock.now
+        let windows = try embedder.embed(documents: data.examples.map(\.text), mode: options.longText, progress: progress)
+        let embedSeconds = seconds(clock.now - embedStart)
+
+        let isTrain = Set(train)
+        let trainRows = windows.document.indices.filter { isTrain.contains(windows.document[$0]) }
+        let x = windows.features.selecting(rows: trainRows)
+        let y = trainRows.map { labels[windows.document[$0]] }
+        let weights = trainRows.map { 1 / Float(windows.windowCounts[windows.document[$0]]) }
+        let uniform = weights.allSatisfy { $0 == 1 }
+
+        let solveStart = clock.now
+        let head: LinearHead
+        var iterations = 0
+        var converged = true
+        switch options.solver {
+        case .newton:
+            let fit = try LogisticRegression.fit(x, labels: y, labelCount: data.labels.count,
+                                                 weights: uniform ? nil : weights,
+                                                 options: .init(regularization: options.regularization))
+            head = fit.head
+            iterations = fit.report.iterations
+            converged = fit.report.converged
+        case .ridge:
+            head = try RidgeClassifier.fit(x, labels: y, labelCount: data.labels.count,
+                                           weights: uniform ? nil : weights, regularization: options.regularization)
+        }
+        let solveSeconds = seconds(clock.now - solveStart)
+
+        let scores = windows.averageByDocument(try head.probabilities(windows.features))
+        let predictions = DocumentClassifier.predictions(scores, labels: data.labels, windowCounts: windows.windowCounts)
+        let trainMetrics = try ClassificationMetrics(truth: train.map { labels[$0] },
+                                                     predicted: train.map { predictions[$0].labelIndex }, labels: data.labels)
+        let validationMetrics = validation.isEmpty ? nil : try ClassificationMetrics(
+            truth: validation.map { labels[$0] }, predicted: validation.map { predictions[$0].labelIndex }, labels: data.labels)
+        let record = HeadFolder.TrainingRecord(
+            data: dataPath, solver: options.solver.rawValue, regularization: Double(options.regularization),
+            validationSplit: options.validationSplit, seed: options.seed, longText: options.longText.rawValue,
+            excludedLabels: excludedLabels, trainExamples: train.count, validationExamples: validation.count,
+            trainAccuracy: trainMetrics.accuracy, validationAccuracy: validationMetrics?.accuracy,
+            validationMacroF1: validationMetrics?.macroF1, iterations: iterations, converged: converged,
+            embedSeconds: embedSeconds, solveSeconds: solveSeconds)
+        return Result(head: head, record: record, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
+                      windows: windows, train: train, validation: validation)
+    }
+
+    /// The head folder config for a result: labels, the embedder's settings, and the encoder
+    /// path relative to `output`.
+    public static func config(for result: Result, labels: [String], embedder: WindowEmbedder, output: URL) -> HeadFolder.Config {
+        let encoder = embedder.model.directory
+        return HeadFolder.Config(
+            kind: result.head.kind, labels: labels,
+            encoder: HeadFolder.relativePath(from: output, to: encoder),
+            encoderAbsolute: encoder.standardizedFileURL.resolvingSymlinksInPath().path,
+            pooling: embedder.settings.pooling.rawValue, normalize: embedder.settings.normalize,
+            maxLength: embedder.settings.maxLength, hiddenSize: embedder.hiddenSize, training: result.record)
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import BertBLAS
+import Foundation
+
+/// `bert eval`: accuracy, macro-F1, per-label precision/recall and the confusion matrix of a
+/// classifier on labeled data.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a classifier (head folder or HF checkpoint) on labeled data.",
+        discussion: """
+            Classifies every document of --data as 'bert classify' does (long documents: window \
+            scores averaged) and compares with the labels, matched to the model's labels by name. \
+            --split validation (or train) evaluates one part of the split 'bert train-head' used: \
+            by default its recorded --validation-split and --seed. Prints a table, or with --json \
+            {"accuracy", "macro_f1", "labels", "per_label": {label: {"precision", "recall", "f1", \
+            "support"}}, "confusion": [[…]]} (rows: true label, columns: predicted).
+            """)
+
+    enum Split: String, ExpressibleByArgument, CaseIterable { case all, train, validation }
+
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var data: DataOptions
+
+    @Option(name: .long, help: "all, train or validation. (default: all)")
+    var split: Split = .all
+
+    @Option(name: .long, help: "Validation fraction for --split. (default: the head's training value, else 0.2)")
+    var validationSplit: Double?
+
+    @Option(name: .long, help: "Split seed for --split. (default: the head's training value, else 42)")
+    var seed: UInt64?
+
+    @Option(name: .long, help: "chunk or truncate. (default: chunk)")
+    var longText: LongTextMode = .chunk
+
+    @Option(name: .long, help: "Windows per forward pass. (default: 32)")
+    var batchSize: Int = 32
+
+    @Flag(name: .long, help: "Print the metrics as one JSON object.")
+    var json = false
+
+    func run() throws {
+        let report = Report()
+        let classifier = try DocumentClassifier(directory: model.url, batchSize: batchSize)
+        let record = classifier.headConfig?.training
+        // Default to the labels the head was trained without (e.g. 'plot'), unless given.
+        let excluded = data.excludeLabel.isEmpty ? (record?.excludedLabels ?? []) : data.excludeLabel
+        let dataset = try data.load(report: report, excluded: excluded)
+        let index = Dictionary(uniqueKeysWithValues: classifier.labels.enumerated().map { ($1, $0) })
+        let unknown = dataset.labels.filter { index[$0] == nil }
+        if !unknown.isEmpty {
+            throw BertError(.invalidInput, "\(data.data): label(s) \(unknown.joined(separator: ", ")) are not among the model's labels (\(classifier.labels.joined(separator: ", ")))")
+        }
+        var selected = Array(dataset.examples.indices)
+        if split != .all {
+            let parts = try dataset.split(validationFraction: validationSplit ?? record?.validationSplit ?? 0.2,
+                                          seed: seed ?? record?.seed ?? 42)
+            selected = split == .train ? parts.train : parts.validation
+        }
+        let texts = selected.map { dataset.examples[$0].text }
+        let bar = ClassifyProgress(total: texts.count, unit: "documents")
+        var predictions: [DocumentPrediction] = []
+        var start = 0
+        let step = 256
+        while start < texts.count {
+            let end = min(start + step, texts.count)
+            predictions += try classifier.classify(Array(texts[start..<end]), mode: longText)
+            start = end
+            bar.update(start)
+        }
+        bar.finish()
+        let truth = selected.map { index[dataset.examples[$0].label] ?? 0 }
+        let metrics = try ClassificationMetrics(truth: truth, predicted: predictions.map(\.labelIndex), labels: classifier.labels)
+        if json {
+            Output.write(Output.json(metrics.jsonObject) + "\n")
+        } else {
+            Output.write("data      \(data.data) (\(split.rawValue))\n" + metrics.table)
+        }
+        try report.finish()
+    }
+}

@@ -1,0 +1,130 @@
+import ArgumentParser
+import BertBLAS
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension LongTextMode: ExpressibleByArgument {}
+extension WindowEmbedder.Pooling: ExpressibleByArgument {}
+extension HeadTrainer.Solver: ExpressibleByArgument {}
+
+/// `--data PATH` and how to read it: shared by train-head and eval.
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Labeled data: a folder with one subfolder of .txt files per label, a CSV/TSV with a header, or headerless 'label<TAB>text' lines.",
+        valueName: "path"))
+    var data: String
+
+    @Option(name: .long, help: "The text column of a CSV/TSV with a header. (default: text)")
+    var textColumn: String = "text"
+
+    @Option(name: .long, help: "The label column of a CSV/TSV with a header. (default: label)")
+    var labelColumn: String = "label"
+
+    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp(
+        "Drop the examples with this label (repeatable), e.g. Rotten Tomatoes' 'plot'. (default: none; eval defaults to the head's training choice)",
+        valueName: "label"))
+    var excludeLabel: [String] = []
+
+    @Option(name: .long, help: "Folder data: only files matching this glob. (default: *.txt)")
+    var dataGlob: String = "*.txt"
+
+    func load(report: Report, excluded: [String]? = nil) throws -> LabeledDataset {
+        let data = try LabeledDataset.load(path: self.data, options: .init(
+            textColumn: textColumn, labelColumn: labelColumn,
+            excludedLabels: Set(excluded ?? excludeLabel), glob: dataGlob))
+        // Skipped rows are warnings, not failures: the data set is still usable.
+        let shown = data.warnings.prefix(10)
+        for w in shown { report.warn(w) }
+        if data.warnings.count > shown.count { report.warn("… and \(data.warnings.count - shown.count) more skipped or repaired rows") }
+        return data
+    }
+}
+
+/// Terminal checks.
+enum Terminal {
+    static var stdoutIsTTY: Bool { isatty(STDOUT_FILENO) == 1 }
+    static var stderrIsTTY: Bool { isatty(STDERR_FILENO) == 1 }
+}
+
+/// A one-line progress bar with rate and ETA on stderr, drawn only when stderr is a terminal and
+/// the work has run for more than a second.
+final class ClassifyProgress {
+    private let total: Int
+    private let unit: String
+    private let enabled: Bool
+    private let start = ContinuousClock.now
+    private var lastDraw = ContinuousClock.now
+    private var drawn = false
+
+    init(total: Int, unit: String, enabled: Bool = Terminal.stderrIsTTY) {
+        self.total = total
+        self.unit = unit
+        self.enabled = enabled && total > 0
+    }
+
+    func update(_ done: Int) {
+        guard enabled else { return }
+        let now = ContinuousClock.now
+        let elapsed = seconds(now - start)
+        guard elapsed > 1, done >= total || seconds(now - lastDraw) > 0.2 else { return }
+        lastDraw = now
+        let fraction = min(1, Double(done) / Double(total))
+        let width = 30
+        let filled = Int(fraction * Double(width))
+        let rate = Double(done) / max(elapsed, 1e-9)
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let line = String(format: "\r[%@] %d/%d %@  %.1f/s  ETA %@ ", bar, done, total, unit, rate, clock(eta))
+        FileHandle.standardError.write(Data(line.utf8))
+        drawn = true
+    }
+
+    func finish() {
+        guard drawn else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+
+    private func clock(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
+    }
+
+    private func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+}
+
+/// Writes text to stdout, unbuffered so records stream.
+enum Output {
+    static func write(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    /// JSON for one value (object keys sorted, so output is stable).
+    static func json(_ object: Any) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])) ?? Data("null".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A CSV field, quoted when needed (RFC 4180).
+    static func csvField(_ s: String) -> String {
+        if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return s
+    }
+
+    /// Pads (or cuts, with …) to `width` unicode scalars.
+    static func cell(_ s: String, _ width: Int, right: Bool = false) -> String {
+        let scalars = Array(s.unicodeScalars)
+        if scalars.count > width {
+            var cut = String.UnicodeScalarView()
+            cut.append(contentsOf: scalars.prefix(max(0, width - 1)))
+            return String(cut) + "…"
+        }
+        let fill = String(repeating: " ", count: width - scalars.count)
+        return right ? fill + s : s + fill
+    }
+}

@@ -1,0 +1,145 @@
+import ArgumentParser
+import BertBLAS
+import Foundation
+
+/// `bert train-head`: learn a classifier head on frozen sentence embeddings with LAPACK.
+struct TrainHeadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-head",
+        abstract: "Train a classifier head on frozen sentence embeddings (LAPACK Newton solve).",
+        discussion: """
+            Embeds every document with the encoder (--model, e.g. all-MiniLM-L6-v2), holds out a \
+            fixed, seeded, stratified validation split, and fits L2-regularized logistic regression \
+            (multinomial; binary for two labels) by Newton's method, each step one LAPACKE_sposv \
+            solve, or the closed-form ridge classifier (--solver ridge). The objective is \
+            scikit-learn's LogisticRegression objective with C = 1/λ. Long documents are split into \
+            overlapping windows (--long-text chunk); each window is an example weighted \
+            1/windows, and a document's prediction averages its windows' probabilities.
+
+            --out DIR becomes a model folder for 'bert classify' and 'bert eval': head.safetensors, \
+            and bertblas_head.json with the labels, pooling, normalization, max length, the \
+            encoder's path relative to DIR, and the training report.
+            """)
+
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var data: DataOptions
+
+    @Option(name: .long, help: ArgumentHelp("The head folder to write.", valueName: "dir"))
+    var out: String
+
+    @Option(name: .long, help: "newton (logistic regression) or ridge. (default: newton)")
+    var solver: HeadTrainer.Solver = .newton
+
+    @Option(name: .long, help: ArgumentHelp("λ, the L2 penalty on the weights; scikit-learn's C = 1/λ (ridge: alpha = λ). (default: 1)", valueName: "λ"))
+    var regularization: Float = 1
+
+    @Option(name: .long, help: "Fraction of each label held out for validation, in [0, 1). (default: 0.2)")
+    var validationSplit: Double = 0.2
+
+    @Option(name: .long, help: "Seed of the split. (default: 42)")
+    var seed: UInt64 = 42
+
+    @Option(name: .long, help: "chunk: every overlapping window of a long document; truncate: first window only. (default: chunk)")
+    var longText: LongTextMode = .chunk
+
+    @Option(name: .long, help: "mean, cls or max. (default: from the sentence-transformers files, else mean)")
+    var pooling: WindowEmbedder.Pooling?
+
+    @Flag(name: .long, inversion: .prefixedNo, help: "L2-normalize embeddings. (default: from modules.json, else no)")
+    var normalize: Bool?
+
+    @Option(name: .long, help: "Tokens per window. (default: max_seq_length of the sentence-transformers config, else the model's max, at most 512)")
+    var maxLength: Int?
+
+    @Option(name: .long, help: "Windows per forward pass. (default: 32)")
+    var batchSize: Int = 32
+
+    @Option(name: .long, help: ArgumentHelp("Also write every window's features as JSON lines {document, split, label, weight, embedding}, for scripts/yardstick_sklearn.py.", valueName: "file"))
+    var exportFeatures: String?
+
+    @Flag(name: .long, help: "Print the training report as JSON.")
+    var json = false
+
+    func run() throws {
+        let report = Report()
+        let dataset = try data.load(report: report)
+        let embedder = try makeEmbedder()
+        var bar: ClassifyProgress?
+        let result = try HeadTrainer.train(
+            embedder: embedder, data: dataset, dataPath: data.data, excludedLabels: data.excludeLabel.sorted(),
+            options: .init(solver: solver, regularization: regularization, validationSplit: validationSplit,
+                           seed: seed, longText: longText),
+            progress: { done, total in
+                if bar == nil { bar = ClassifyProgress(total: total, unit: "windows") }
+                bar?.update(done)
+            })
+        bar?.finish()
+        let outURL = URL(fileURLWithPath: out)
+        let config = HeadTrainer.config(for: result, labels: dataset.labels, embedder: embedder, output: outURL)
+        try HeadFolder.write(outURL, head: result.head, config: config)
+        if let exportFeatures { try export(result, dataset: dataset, to: exportFeatures) }
+
+        let r = result.record
+        if json {
+            var object: [String: Any] = [
+                "out": out, "labels": dataset.labels, "windows": result.windows.features.rows,
+                "train_examples": r.trainExamples, "validation_examples": r.validationExamples,
+                "train_accuracy": r.trainAccuracy, "solver": r.solver, "regularization": r.regularization,
+                "iterations": r.iterations, "converged": r.converged,
+                "embed_seconds": r.embedSeconds, "solve_seconds": r.solveSeconds,
+            ]
+            if let v = result.validationMetrics {
+                object["validation_accuracy"] = v.accuracy
+                object["validation_macro_f1"] = v.macroF1
+            }
+            Output.write(Output.json(object) + "\n")
+        } else {
+            var text = "data        \(data.data): \(dataset.examples.count) documents, \(dataset.labels.count) labels (\(dataset.labels.joined(separator: ", ")))\n"
+            text += "split       \(r.trainExamples) train / \(r.validationExamples) validation (seed \(seed), stratified)\n"
+            text += "windows     \(result.windows.features.rows) (\(longText.rawValue), max length \(embedder.settings.maxLength)), \(embedder.hiddenSize) features, \(embedder.settings.pooling.rawValue) pooling\(embedder.settings.normalize ? ", normalized" : "")\n"
+            text += "solver      \(r.solver), λ = \(r.regularization) (C = \(1 / r.regularization))" + (solver == .newton ? ", \(r.iterations) Newton steps\(r.converged ? "" : " (not converged)")" : "") + "\n"
+            text += String(format: "accuracy    train %.4f", r.trainAccuracy)
+            if let v = result.validationMetrics { text += String(format: "   validation %.4f (macro-F1 %.4f)", v.accuracy, v.macroF1) }
+            text += "\n"
+            text += String(format: "time        embedding %.2f s, solving %.3f s\n", r.embedSeconds, r.solveSeconds)
+            text += "head        \(out)  (encoder: \(config.encoder))\n"
+            Output.write(text)
+        }
+        try report.finish()
+    }
+
+    func makeEmbedder() throws -> WindowEmbedder {
+        let url = model.url
+        if pooling == nil && normalize == nil && maxLength == nil {
+            return try WindowEmbedder(directory: url, batchSize: batchSize)
+        }
+        // Start from the folder's defaults and override what was given.
+        let probe = try WindowEmbedder(directory: url, batchSize: 1)
+        var settings = probe.settings
+        if let pooling { settings.pooling = pooling }
+        if let normalize { settings.normalize = normalize }
+        if let maxLength { settings = .init(pooling: settings.pooling, normalize: settings.normalize, maxLength: maxLength) }
+        return try WindowEmbedder(directory: url, settings: settings, batchSize: batchSize)
+    }
+
+    func export(_ result: HeadTrainer.Result, dataset: LabeledDataset, to path: String) throws {
+        let validation = Set(result.validation)
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw BertError(.io, "\(path): cannot create --export-features file")
+        }
+        defer { try? handle.close() }
+        let w = result.windows
+        let h = w.features.columns
+        var buffer = ""
+        for row in 0..<w.features.rows {
+            let d = w.document[row]
+            let values = (0..<h).map { String(w.features.values[row * h + $0]) }.joined(separator: ",")
+            buffer += "{\"document\":\(d),\"split\":\"\(validation.contains(d) ? "validation" : "train")\",\"label\":\(Output.json(dataset.examples[d].label)),\"weight\":\(1 / Double(w.windowCounts[d])),\"embedding\":[\(values)]}\n"
+            if buffer.utf8.count > 1 << 20 {
+                handle.write(Data(buffer.utf8))
+                buffer = ""
+            }
+        }
+        handle.write(Data(buffer.utf8))
+    }
+}

@@ -17,6 +17,7 @@ struct Bert: ParsableCommand {
         subcommands: [
             // Subcommands, in data-path order. Keep one per line.
             Tokenize.self,
+            EmbedCommand.self,
             NERCommand.self,
             QACommand.self,
             FillMaskCommand.self,

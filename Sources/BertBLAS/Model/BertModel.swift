@@ -132,6 +132,38 @@ public final class BertModel: Sendable {
     }
 }
 
+extension BertModel {
+    /// Runs the encoder on tokenizer output.
+    ///
+    /// Padding added by the tokenizer (`attentionMask` 0 at the end) is dropped: each encoding
+    /// contributes its leading real tokens only, which equals HF's masked result for them.
+    /// - Parameters:
+    ///   - batch: encodings (padded or not), each with at least one real token.
+    ///   - workspace: from `makeWorkspace`; the output points into it.
+    /// - Returns: as `forward(ids:typeIds:workspace:)`: rows for the real tokens only.
+    /// - Throws: `BertError.invalidInput` when an attention mask has a real token after padding
+    ///   (left padding is not supported), and the cases of `forward(ids:typeIds:workspace:)`.
+    public func forward(_ batch: [Encoding], workspace: Workspace) throws -> EncoderOutput {
+        var ids: [[Int32]] = []
+        var typeIds: [[Int32]] = []
+        ids.reserveCapacity(batch.count)
+        typeIds.reserveCapacity(batch.count)
+        for (b, encoding) in batch.enumerated() {
+            let mask = encoding.attentionMask
+            var length = encoding.ids.count
+            if mask.count == encoding.ids.count, let firstPad = mask.firstIndex(of: 0) {
+                guard !mask[firstPad...].contains(where: { $0 != 0 }) else {
+                    throw BertError(.invalidInput, "encoding \(b): attention mask has real tokens after padding (only right padding is supported)")
+                }
+                length = firstPad
+            }
+            ids.append(Array(encoding.ids[0..<length]))
+            typeIds.append(encoding.typeIds.count >= length ? Array(encoding.typeIds[0..<length]) : [Int32](repeating: 0, count: length))
+        }
+        return try forward(ids: ids, typeIds: typeIds, workspace: workspace)
+    }
+}
+
 /// What the encoder produces for a batch: packed hidden states and the pooled output.
 ///
 /// It points into the `Workspace` of the forward pass (keeping it alive) and is valid until that

@@ -55,7 +55,7 @@ public final class Workspace {
         intermediateSize = config.intermediateSize
         let n = maxTokens, h = hiddenSize, i = intermediateSize
         storage = .allocate(capacity: Workspace.floatCount(config: config, maxBatch: maxBatch, maxLength: maxLength))
-        storage.initialize(repeating: 0)
+        // Not zeroed: every slice is written before it is read, and untouched pages stay unmapped.
         var next = storage.baseAddress ?? UnsafeMutablePointer<Float>.allocate(capacity: 1)
         func slice(_ count: Int) -> UnsafeMutablePointer<Float> {
             defer { next += count }

@@ -87,3 +87,13 @@ enum JSONLines {
         return record
     }
 }
+
+/// `--kernel naive|blas`: which implementation runs the matrix products.
+struct KernelOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Matrix products on OpenBLAS sgemm ('blas') or the plain-Swift reference ('naive', slow).",
+        valueName: "naive|blas"))
+    var kernel: Kernel = .blas
+}
+
+extension Kernel: ExpressibleByArgument {}

@@ -1,0 +1,110 @@
+import ArgumentParser
+import BertBLAS
+import Foundation
+
+extension PoolingMode: ExpressibleByArgument {}
+
+/// `bert embed`: one sentence embedding per input line, as sentence-transformers' `encode`.
+struct EmbedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Embed each input line as a sentence vector (sentence-transformers compatible).",
+        discussion: """
+            Prints one JSON object per input line: {"embedding": [float, ...]}. Defaults come from \
+            the sentence-transformers files of the model folder when present: the pooling mode \
+            (1_Pooling/config.json), normalization (a Normalize module in modules.json) and \
+            max_seq_length (sentence_bert_config.json; 256 for all-MiniLM-L6-v2). Without them: \
+            mean pooling, no normalization, and the tokenizer's model_max_length capped by \
+            max_position_embeddings, with a note on stderr. Longer lines are truncated.
+            """)
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(help: ArgumentHelp("Pooling: mean, cls, max or mean_sqrt_len. Default: the folder's 1_Pooling/config.json, else mean.",
+                               valueName: "mode"))
+    var pooling: PoolingMode?
+
+    @Flag(inversion: .prefixedNo, help: "L2-normalize the vectors. Default: on when modules.json lists a Normalize module, else off.")
+    var normalize: Bool?
+
+    @Option(help: ArgumentHelp("Truncate to this many tokens, [CLS] and [SEP] included. Default: max_seq_length from sentence_bert_config.json, else the tokenizer's model_max_length (capped by max_position_embeddings).",
+                               valueName: "n"))
+    var maxLength: Int?
+
+    @Option(help: ArgumentHelp("Lines per forward pass.", valueName: "n"))
+    var batchSize: Int = 32
+
+    @OptionGroup var kernel: KernelOptions
+
+    @Flag(help: "Print the settings in use and the BLAS core on stderr.")
+    var verbose = false
+
+    @OptionGroup var input: InputFiles
+
+    func validate() throws {
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2 ([CLS] and [SEP])") }
+    }
+
+    func run() throws {
+        let report = Report()
+        let embedder: SentenceEmbedder
+        do {
+            embedder = try SentenceEmbedder(directory: model.url, kernel: kernel.kernel, pooling: pooling,
+                                            normalize: normalize, maxLength: maxLength)
+        } catch {
+            report.fail(HeadCommand.message(error))
+            try report.finish()
+            return
+        }
+        for note in embedder.notes {
+            FileHandle.standardError.write(Data("note: \(model.model): \(note)\n".utf8))
+        }
+        if verbose {
+            let pooling = embedder.pooling.map(\.rawValue).joined(separator: "+")
+            let selection = BLASRuntime.selection.map { " (\($0))" } ?? ""
+            FileHandle.standardError.write(Data("""
+                embed: pooling \(pooling), normalize \(embedder.normalize), max length \(embedder.maxLength), \
+                dimension \(embedder.dimension), kernel \(kernel.kernel), BLAS core \(BLASRuntime.coreName)\(selection), \
+                threads \(BLASRuntime.threads)\n
+                """.utf8))
+        }
+        var pending: [TextLine] = []
+        func flush() {
+            guard !pending.isEmpty else { return }
+            defer { pending.removeAll(keepingCapacity: true) }
+            if let vectors = try? embedder.embed(pending.map(\.text), batchSize: batchSize) {
+                for vector in vectors { Self.writeEmbedding(vector) }
+                return
+            }
+            // Something in the batch failed: redo line by line so only the bad lines get errors.
+            for line in pending {
+                do {
+                    let vectors = try embedder.embed([line.text])
+                    Self.writeEmbedding(vectors[0])
+                } catch {
+                    report.fail("\(line.source):\(line.number): \(HeadCommand.message(error))")
+                    JSONLines.write(JSONLines.error(HeadCommand.message(error), line: line))
+                }
+            }
+        }
+        input.forEachLine(report) { line in
+            pending.append(line)
+            if pending.count >= batchSize { flush() }
+        }
+        flush()
+        try report.finish()
+    }
+
+    /// `{"embedding":[...]}` with each float in its shortest round-tripping form.
+    static func writeEmbedding(_ vector: [Float]) {
+        var line = "{\"embedding\":["
+        line.reserveCapacity(vector.count * 12 + 16)
+        for (i, value) in vector.enumerated() {
+            if i > 0 { line += "," }
+            line += value.isFinite ? "\(value)" : "null"
+        }
+        line += "]}\n"
+        FileHandle.standardOutput.write(Data(line.utf8))
+    }
+}

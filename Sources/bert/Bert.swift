@@ -24,6 +24,7 @@ struct Bert: ParsableCommand {
             NSPCommand.self,
             Mask.self,
             PretrainData.self,
+            MLMScore.self,
             TrainHeadCommand.self,
             EvalCommand.self,
             ClassifyCommand.self,

@@ -97,4 +97,20 @@ import Testing
         #expect(short.status != 0)
         #expect(short.stderr.contains("--max-seq-length"))
     }
+
+    @Test func linesLongerThanTheLimitAreTruncated() throws {
+        let long = Array(repeating: "the quick brown fox jumps over the lazy dog.", count: 60).joined(separator: " ")
+        let corpus = [long, "A short one.", "", "Another document.", long, ""].joined(separator: "\n")
+        let result = try CLI.run("bert", ["pretrain-data", "--model", Self.model, "--max-seq-length", "32",
+                                          "--dupe-factor", "3"], stdin: corpus)
+        #expect(result.status == 0, "\(result.stderr)")
+        let records = try result.jsonLines().compactMap { $0 as? [String: Any] }
+        #expect(!records.isEmpty)
+        #expect(records.allSatisfy { ($0["input_ids"] as? [Int])?.count ?? 99 <= 32 })
+        #expect(records.contains { ($0["input_ids"] as? [Int])?.count == 32 })
+        let masked = try CLI.run("bert", ["mask", "--model", Self.model, "--max-length", "16"], stdin: long + "\n")
+        #expect(masked.status == 0)
+        let ids = try #require((try masked.jsonLines().first as? [String: Any])?["input_ids"] as? [Int])
+        #expect(ids.count == 16)
+    }
 }

@@ -17,19 +17,19 @@ struct PretrainDataBench: ParsableCommand {
             sequences for scripts/bench_collator_hf.py.
             """)
 
-    @Option(name: .long, help: ArgumentHelp("Tokenizer folder. Default: .cache/models/all-MiniLM-L6-v2.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Tokenizer folder.", valueName: "dir"))
     var model = ".cache/models/all-MiniLM-L6-v2"
 
-    @Option(name: .long, help: ArgumentHelp("BBC News folder (one subfolder per topic). Default: .cache/data/bbcnews.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("BBC News folder (one subfolder per topic).", valueName: "dir"))
     var data = ".cache/data/bbcnews"
 
-    @Option(name: .long, help: ArgumentHelp("Tokens per masked sequence. Default: 128.", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Tokens per masked sequence.", valueName: "n"))
     var length = 128
 
-    @Option(name: .long, help: ArgumentHelp("Sequences per batch. Default: 32.", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Sequences per batch.", valueName: "n"))
     var batch = 32
 
-    @Option(name: .long, help: ArgumentHelp("Timed passes; the best is reported. Default: 5.", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Timed passes; the best is reported.", valueName: "n"))
     var passes = 5
 
     @Option(name: .long, help: ArgumentHelp("Write the sequences as raw little-endian int32 to this file. Default: none.", valueName: "path"))

@@ -25,7 +25,7 @@ struct MLMScore: ParsableCommand {
     @Flag(name: .long, help: "Also print one record per example, in input order. Default: off.")
     var perExample = false
 
-    @Option(name: .long, help: ArgumentHelp("Examples per forward pass. Default: 16.", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Examples per forward pass.", valueName: "n"))
     var batchSize = 16
 
     @OptionGroup var input: InputFiles

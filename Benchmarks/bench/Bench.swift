@@ -8,6 +8,7 @@ struct Bench: ParsableCommand {
         abstract: "BertBLAS throughput benchmarks. Run in release: swift run -c release bench <name>.",
         subcommands: [
             // Benchmarks. Keep one per line.
+            TokenizerBench.self,
             GemmBench.self,
             BlasInfo.self,
             PretrainDataBench.self,

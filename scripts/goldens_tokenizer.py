@@ -205,23 +205,26 @@ def pair_cases(t, corpus, rng):
         ("longest_first", 16, 0), ("longest_first", 32, 4), ("longest_first", 64, 0), ("longest_first", 9, 2),
         ("only_first", 24, 0), ("only_first", 32, 8), ("only_second", 24, 0), ("only_second", 40, 10),
         ("only_second", 64, 16), ("longest_first", 3, 0), ("longest_first", 4, 0), ("longest_first", 5, 1),
+        ("longest_first", 2, 0), ("only_second", 1, 0), ("only_first", 6, 1),
     ]
     for i in range(120):
         a = rng.choice(texts)
         b = rng.choice(texts)
         strategy, max_length, stride = settings[i % len(settings)]
         t.no_truncation()
-        record = {"text": a, "pair": b, "truncation": None}
+        # Every fourth pair without special tokens (truncation then keeps max_length as is).
+        special = i % 4 != 3
+        record = {"text": a, "pair": b, "truncation": None, "add_special_tokens": special}
         if i % 5 != 4:  # every fifth pair untruncated
             record["truncation"] = {"max_length": max_length, "strategy": strategy, "stride": stride}
             t.enable_truncation(max_length, stride=stride, strategy=strategy, direction="right")
         try:
-            e = t.encode(a, b)
+            e = t.encode(a, b, add_special_tokens=special)
             record.update(enc_record(e, tokens=False))
             while count_windows(record) > 12:  # shorten both texts until the windows are few
                 a, b = a[:len(a) * 2 // 3], b[:len(b) * 2 // 3]
-                record = {"text": a, "pair": b, "truncation": record["truncation"]}
-                record.update(enc_record(t.encode(a, b), tokens=False))
+                record = {"text": a, "pair": b, "truncation": record["truncation"], "add_special_tokens": special}
+                record.update(enc_record(t.encode(a, b, add_special_tokens=special), tokens=False))
         except BaseException as exc:  # tokenizers panics on a too-large stride  # HF rejects the setting (e.g. sequence too short)
             record["error"] = str(exc).split("\n")[0]
         out.append(record)

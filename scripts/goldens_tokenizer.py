@@ -8,6 +8,9 @@ Writes (all JSONL unless noted, each record self-describing):
                         Unicode category the issue lists, then Rotten Tomatoes and BBC lines)
   minilm_single.jsonl   all-MiniLM-L6-v2 tokenizer.json (tokenizers, no padding/truncation):
                         ids, type ids, tokens, offsets, word ids, special-tokens mask per line
+  minilm_fuzz.jsonl     random strings glued from tricky pieces (literal special tokens, ##,
+                        combining marks, CJK, emoji, controls, odd spaces, long runs), single and
+                        paired, for interactions the corpus may miss
   minilm_pairs.jsonl    pairs with each truncation strategy, max lengths and strides, with the
                         overflowing windows (tokenizers `Encoding.overflowing`, recursively)
   minilm_qa.jsonl       transformers BertTokenizerFast QA windows: truncation="only_second",
@@ -319,6 +322,31 @@ def decode_cases(folders, corpus, rng):
     return out
 
 
+FUZZ_PIECES = [
+    "[MASK]", "[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK", "MASK]", "[", "]", "##", "#", "##ing", "ing",
+    "\u0301", "\u0308\u0323", "e\u0301", "\u00e9", "\u0130", "\u03a3", "\u00df", "\ufb01",
+    "\u6771", "\u4eac", "\U00020000", "\uf900", "\u3042", "\uac00", "\u1100\u1161",
+    "\U0001f600", "\U0001f44d\U0001f3fd", "\u200d", "\ufe0f", "\u200b", "\ufeff", "\u00ad",
+    "\u0000", "\u0001", "\u001f", "\u007f", "\u0085", "\ufffd", "\ue000", "\U000e0041",
+    " ", "  ", "\t", "\u00a0", "\u3000", "\u2028", "\u000b",
+    ".", ",", "!", "'", "-", "\u2014", "\u00bf", "\u3002", "$", "^", "`", "~",
+    "the", "The", "un", "affable", "Hello", "world", "running", "xyzzy", "q" * 60, "Z" * 101,
+    "0", "123", "4.5", "\u0661\u0662", "\u0645\u064e", "\u05e9\u05c1", "\u0928\u094d",
+]
+
+
+def fuzz_cases(t, rng):
+    out = []
+    for i in range(240):
+        text = "".join(rng.choice(FUZZ_PIECES) for _ in range(rng.randrange(0, 14)))
+        if i % 3 == 2:
+            pair = "".join(rng.choice(FUZZ_PIECES) for _ in range(rng.randrange(0, 10)))
+            out.append(dict(text=text, pair=pair, **enc_record(t.encode(text, pair), tokens=False, full=True)))
+        else:
+            out.append(dict(text=text, **enc_record(t.encode(text), tokens=True, full=False)))
+    return out
+
+
 def derive_cased_vocab(corpus, rng):
     """A small cased WordPiece vocabulary: specials, every character of the corpus (as a word
     start and as a ## piece), and the frequent cased words and their lowercase forms."""
@@ -410,6 +438,7 @@ def main():
     t = plain(os.path.join(minilm, "tokenizer.json"))
     write_jsonl(os.path.join(args.out, "minilm_single.jsonl"), singles(t, corpus))
     write_jsonl(os.path.join(args.out, "minilm_pairs.jsonl"), pair_cases(t, corpus, rng))
+    write_jsonl(os.path.join(args.out, "minilm_fuzz.jsonl"), fuzz_cases(t, random.Random(SEED + 2)))
     write_jsonl(os.path.join(args.out, "minilm_qa.jsonl"), qa_cases(minilm, corpus, rng))
     write_jsonl(os.path.join(args.out, "minilm_batches.jsonl"), batch_cases(t, corpus, rng))
 

@@ -5,18 +5,37 @@ import Testing
 /// Parity with HuggingFace `tokenizers` / `transformers`, against goldens made by
 /// scripts/goldens_tokenizer.py (Tests/Goldens/tokenizer).
 @Suite struct TokenizerParityTests {
+    /// JSONL records, read with the tokenizer's exact-scalar JSON reader (Foundation's drops a
+    /// U+FEFF inside strings, and the goldens have some).
     static func records(_ name: String) throws -> [[String: Any]] {
-        let text = try String(contentsOf: Paths.golden("tokenizer/\(name)"), encoding: .utf8)
-        return try text.split(separator: "\n").map { line in
-            guard let r = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+        let data = try Data(contentsOf: Paths.golden("tokenizer/\(name)"))
+        var out: [[String: Any]] = []
+        for line in data.split(separator: 0x0A) where !line.isEmpty {
+            guard let r = plain(try TokenizerJSON.parse([UInt8](line), path: name)) as? [String: Any] else {
                 throw BertError(.invalidFile, "\(name): a line is not a JSON object")
             }
-            return r
+            out.append(r)
+        }
+        return out
+    }
+
+    /// TokenizerJSON → Foundation-style values (numbers as Int when integral).
+    static func plain(_ j: TokenizerJSON) -> Any {
+        switch j {
+        case .null: return NSNull()
+        case .bool(let b): return b
+        case .number(let d): return j.int.map { $0 as Any } ?? d
+        case .string(let s): return s
+        case .array(let a): return a.map(plain)
+        case .object(let keys, let values):
+            var d: [String: Any] = [:]
+            for (k, v) in zip(keys, values) { d[k] = plain(v) }
+            return d
         }
     }
 
-    static func ints(_ value: Any?) -> [Int] { (value as? [Any] ?? []).map { ($0 as? NSNumber)?.intValue ?? -1 } }
-    static func optionalInts(_ value: Any?) -> [Int?] { (value as? [Any] ?? []).map { ($0 as? NSNumber)?.intValue } }
+    static func ints(_ value: Any?) -> [Int] { (value as? [Any] ?? []).map { $0 as? Int ?? -1 } }
+    static func optionalInts(_ value: Any?) -> [Int?] { (value as? [Any] ?? []).map { $0 as? Int } }
     static func offsets(_ value: Any?) -> [[Int]] { (value as? [Any] ?? []).map { ints($0) } }
 
     static func truncation(_ value: Any?) -> Truncation? {
@@ -77,6 +96,12 @@ import Testing
     @Test func miniLMSingles() throws {
         let tokenizer = try #require(Self.miniLM)
         try singles(tokenizer, "minilm_single.jsonl")
+    }
+
+    /// Random strings glued from tricky pieces, single and paired.
+    @Test func miniLMFuzz() throws {
+        let tokenizer = try #require(Self.miniLM)
+        try singles(tokenizer, "minilm_fuzz.jsonl")
     }
 
     @Test func casedTokenizerJSON() throws {

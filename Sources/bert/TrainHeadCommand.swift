@@ -42,8 +42,8 @@ struct TrainHeadCommand: ParsableCommand {
     @Option(name: .long, help: "chunk: every overlapping window of a long document; truncate: first window only. (default: chunk)")
     var longText: LongTextMode = .chunk
 
-    @Option(name: .long, help: "mean, cls or max. (default: from the sentence-transformers files, else mean)")
-    var pooling: WindowEmbedder.Pooling?
+    @Option(name: .long, help: "mean, cls, max or mean_sqrt_len. (default: from the sentence-transformers files, else mean)")
+    var pooling: PoolingMode?
 
     @Flag(name: .long, inversion: .prefixedNo, help: "L2-normalize embeddings. (default: from modules.json, else no)")
     var normalize: Bool?
@@ -64,6 +64,7 @@ struct TrainHeadCommand: ParsableCommand {
         let report = Report()
         let dataset = try data.load(report: report)
         let embedder = try makeEmbedder()
+        for note in embedder.sentence.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         var bar: ClassifyProgress?
         let result = try HeadTrainer.train(
             embedder: embedder, data: dataset, dataPath: data.data, excludedLabels: data.excludeLabel.sorted(),
@@ -96,7 +97,7 @@ struct TrainHeadCommand: ParsableCommand {
         } else {
             var text = "data        \(data.data): \(dataset.examples.count) documents, \(dataset.labels.count) labels (\(dataset.labels.joined(separator: ", ")))\n"
             text += "split       \(r.trainExamples) train / \(r.validationExamples) validation (seed \(seed), stratified)\n"
-            text += "windows     \(result.windows.features.rows) (\(longText.rawValue), max length \(embedder.settings.maxLength)), \(embedder.hiddenSize) features, \(embedder.settings.pooling.rawValue) pooling\(embedder.settings.normalize ? ", normalized" : "")\n"
+            text += "windows     \(result.windows.features.rows) (\(longText.rawValue), max length \(embedder.maxLength)), \(embedder.dimension) features, \(embedder.poolingName) pooling\(embedder.sentence.normalize ? ", normalized" : "")\n"
             text += "solver      \(r.solver), λ = \(r.regularization) (C = \(1 / r.regularization))" + (solver == .newton ? ", \(r.iterations) Newton steps\(r.converged ? "" : " (not converged)")" : "") + "\n"
             text += String(format: "accuracy    train %.4f", r.trainAccuracy)
             if let v = result.validationMetrics { text += String(format: "   validation %.4f (macro-F1 %.4f)", v.accuracy, v.macroF1) }
@@ -109,17 +110,8 @@ struct TrainHeadCommand: ParsableCommand {
     }
 
     func makeEmbedder() throws -> WindowEmbedder {
-        let url = model.url
-        if pooling == nil && normalize == nil && maxLength == nil {
-            return try WindowEmbedder(directory: url, batchSize: batchSize)
-        }
-        // Start from the folder's defaults and override what was given.
-        let probe = try WindowEmbedder(directory: url, batchSize: 1)
-        var settings = probe.settings
-        if let pooling { settings.pooling = pooling }
-        if let normalize { settings.normalize = normalize }
-        if let maxLength { settings = .init(pooling: settings.pooling, normalize: settings.normalize, maxLength: maxLength) }
-        return try WindowEmbedder(directory: url, settings: settings, batchSize: batchSize)
+        try WindowEmbedder(directory: model.url, pooling: pooling, normalize: normalize, maxLength: maxLength,
+                           batchSize: batchSize)
     }
 
     func export(_ result: HeadTrainer.Result, dataset: LabeledDataset, to path: String) throws {

@@ -60,17 +60,23 @@ public final class DocumentClassifier {
         self.batchSize = batchSize
         if HeadFolder.isHeadFolder(directory) {
             let (config, head, encoder) = try HeadFolder.load(directory)
-            guard let pooling = WindowEmbedder.Pooling(rawValue: config.pooling) else {
-                throw BertError(.config, "\(directory.appendingPathComponent(HeadFolder.configFile).path): pooling '\(config.pooling)' is not one of mean, cls, max")
+            let modes = try config.pooling.split(separator: "+").map { name in
+                guard let mode = PoolingMode(rawValue: String(name)) else {
+                    throw BertError(.config, "\(directory.appendingPathComponent(HeadFolder.configFile).path): pooling '\(config.pooling)' is not one of cls, max, mean, mean_sqrt_len (or several joined by +)")
+                }
+                return mode
             }
-            let settings = WindowEmbedder.Settings(pooling: pooling, normalize: config.normalize, maxLength: config.maxLength)
-            let embedder = try WindowEmbedder(directory: encoder, settings: settings, batchSize: batchSize)
-            guard embedder.hiddenSize == head.inputSize else {
-                throw BertError(.shape, "\(directory.path): the head expects \(head.inputSize) features, the encoder \(encoder.path) gives \(embedder.hiddenSize)")
+            let embedder = try WindowEmbedder(directory: encoder, pooling: modes.count == 1 ? modes[0] : nil,
+                                              normalize: config.normalize, maxLength: config.maxLength, batchSize: batchSize)
+            guard embedder.poolingName == config.pooling, embedder.maxLength == config.maxLength else {
+                throw BertError(.config, "\(directory.path): the head was trained with pooling \(config.pooling), max length \(config.maxLength); the encoder \(encoder.path) gives \(embedder.poolingName), \(embedder.maxLength)")
+            }
+            guard embedder.dimension == head.inputSize else {
+                throw BertError(.shape, "\(directory.path): the head expects \(head.inputSize) features, the encoder \(encoder.path) gives \(embedder.dimension)")
             }
             labels = config.labels
-            maxLength = settings.maxLength
-            stride = settings.stride
+            maxLength = embedder.maxLength
+            stride = embedder.stride
             backend = .trainedHead(embedder, head, config)
         } else {
             let classifier = try SequenceClassifier(directory: directory)

@@ -32,13 +32,14 @@ public enum HeadFolder {
         /// The encoder folder as an absolute path when the head was written (used when the
         /// relative path no longer resolves, e.g. after copying the head elsewhere).
         public var encoderAbsolute: String?
-        /// Pooling of the token vectors into one vector: `mean`, `cls` or `max`.
+        /// Pooling of the token vectors into one vector: `mean`, `cls`, `max`, `mean_sqrt_len`,
+        /// or several joined by `+` (concatenated, sentence-transformers' order).
         public var pooling: String
         /// Whether the pooled vector is L2-normalized.
         public var normalize: Bool
         /// Maximum tokens per window, including `[CLS]` and `[SEP]`.
         public var maxLength: Int
-        /// H, the embedding size.
+        /// H, the feature size (hidden size × pooling modes).
         public var hiddenSize: Int
         /// How the training went (nil when the head did not come from `train-head`).
         public var training: TrainingRecord?

@@ -70,6 +70,9 @@ public enum HeadTrainer {
     public static func train(embedder: WindowEmbedder, data: LabeledDataset, dataPath: String,
                              excludedLabels: [String] = [], options: Options = Options(),
                              progress: ((Int, Int) -> Void)? = nil) throws -> Result {
+        guard data.labels.count >= 2 else {
+            throw BertError(.invalidInput, "\(dataPath): a classifier needs at least 2 labels, found \(data.labels.count) (\(data.labels.joined(separator: ", ")))")
+        }
         let (train, validation) = try data.split(validationFraction: options.validationSplit, seed: options.seed)
         let labels = data.labelIndices
         let trainLabels = Set(train.map { labels[$0] })
@@ -126,13 +129,13 @@ public enum HeadTrainer {
     /// The head folder config for a result: labels, the embedder's settings, and the encoder
     /// path relative to `output`.
     public static func config(for result: Result, labels: [String], embedder: WindowEmbedder, output: URL) -> HeadFolder.Config {
-        let encoder = embedder.model.directory
+        let encoder = embedder.sentence.model.directory
         return HeadFolder.Config(
             kind: result.head.kind, labels: labels,
             encoder: HeadFolder.relativePath(from: output, to: encoder),
             encoderAbsolute: encoder.standardizedFileURL.resolvingSymlinksInPath().path,
-            pooling: embedder.settings.pooling.rawValue, normalize: embedder.settings.normalize,
-            maxLength: embedder.settings.maxLength, hiddenSize: embedder.hiddenSize, training: result.record)
+            pooling: embedder.poolingName, normalize: embedder.sentence.normalize,
+            maxLength: embedder.maxLength, hiddenSize: embedder.dimension, training: result.record)
     }
 
     static func seconds(_ d: Duration) -> Double {

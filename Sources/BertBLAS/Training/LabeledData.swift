@@ -56,7 +56,8 @@ public struct LabeledDataset: Sendable {
     /// Reads a data set from a folder or a CSV/TSV file (the form is detected as described on the type).
     /// - Throws: `BertError.io` when the path cannot be read; `BertError.invalidFile` naming the
     ///   file when no form fits (e.g. a CSV whose header lacks the columns: the message lists the
-    ///   columns found); `BertError.invalidInput` when fewer than 2 labels remain.
+    ///   columns found); `BertError.invalidInput` when no example remains. (Training needs 2
+    ///   labels or more; evaluation accepts one.)
     public static func load(path: String, options: Options = Options()) throws -> LabeledDataset {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -64,15 +65,11 @@ public struct LabeledDataset: Sendable {
         }
         var data = isDirectory.boolValue ? try loadFolder(path, options: options) : try loadTable(path, options: options)
         if !options.excludedLabels.isEmpty {
-            let before = data.examples.count
             data = LabeledDataset(examples: data.examples.filter { !options.excludedLabels.contains($0.label) },
                                   warnings: data.warnings)
-            if data.examples.count == before {
-                data.warnings.append("\(path): no example has an excluded label (\(options.excludedLabels.sorted().joined(separator: ", ")))")
-            }
         }
-        guard data.labels.count >= 2 else {
-            throw BertError(.invalidInput, "\(path): a classifier needs at least 2 labels, found \(data.labels.count) (\(data.labels.joined(separator: ", ")))")
+        guard !data.examples.isEmpty else {
+            throw BertError(.invalidInput, "\(path): no example left after excluding \(options.excludedLabels.sorted().joined(separator: ", "))")
         }
         return data
     }
@@ -128,6 +125,7 @@ public struct LabeledDataset: Sendable {
                     continue
                 }
                 let text = record.fields[textIndex], label = record.fields[labelIndex]
+                if options.excludedLabels.contains(label) { continue }
                 if Self.isBlank(text) || label.isEmpty {
                     warnings.append("\(path):\(record.line): skipped: empty \(label.isEmpty ? options.labelColumn : options.textColumn)")
                     continue
@@ -144,6 +142,7 @@ public struct LabeledDataset: Sendable {
                     continue
                 }
                 let label = String(line.text[..<tab]), text = String(line.text[line.text.index(after: tab)...])
+                if options.excludedLabels.contains(label) { continue }
                 if label.isEmpty || Self.isBlank(text) {
                     warnings.append("\(path):\(line.number): skipped: empty \(label.isEmpty ? "label" : "text")")
                     continue

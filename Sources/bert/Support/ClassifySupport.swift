@@ -6,7 +6,6 @@ import Glibc
 #endif
 
 extension LongTextMode: ExpressibleByArgument {}
-extension WindowEmbedder.Pooling: ExpressibleByArgument {}
 extension HeadTrainer.Solver: ExpressibleByArgument {}
 
 /// `--data PATH` and how to read it: shared by train-head and eval.

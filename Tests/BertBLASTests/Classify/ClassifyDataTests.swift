@@ -82,7 +82,7 @@ import Testing
 
         let one = dir.appendingPathComponent("one.tsv")
         try Data("pos\ta\npos\tb\n".utf8).write(to: one)
-        #expect(throws: BertError.self) { try LabeledDataset.load(path: one.path) }
+        #expect(try LabeledDataset.load(path: one.path).labels == ["pos"])  // fine for eval; train-head refuses it
         #expect(throws: BertError.self) { try LabeledDataset.load(path: dir.appendingPathComponent("missing.csv").path) }
     }
 

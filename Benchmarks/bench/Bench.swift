@@ -11,6 +11,7 @@ struct Bench: ParsableCommand {
             TokenizerBench.self,
             GemmBench.self,
             BlasInfo.self,
+            EncoderBench.self,
             PretrainDataBench.self,
         ]
     )

@@ -29,19 +29,28 @@ public enum Activation: String, Sendable, CaseIterable {
         }
     }
 
-    /// Applies the activation to every element of `x`.
+    /// Applies the activation to every element of `x` (vectorized; see `VectorMath`).
     public func apply(_ x: UnsafeMutableBufferPointer<Float>) {
         switch self {
         case .gelu:
-            let invSqrt2: Float = 0.70710678118654752
-            for i in x.indices { let v = x[i]; x[i] = 0.5 * v * (1 + erf(v * invSqrt2)) }
+            VectorMath.map(x) { v in 0.5 * v * (1 + VectorMath.erf(v * 0.70710678118654752)) }
         case .geluTanh:
-            let c: Float = 0.79788456080286536  // √(2/π)
-            for i in x.indices { let v = x[i]; x[i] = 0.5 * v * (1 + Foundation.tanh(c * (v + 0.044715 * v * v * v))) }
+            VectorMath.map(x) { v in 0.5 * v * (1 + VectorMath.tanh(0.79788456080286536 * (v + 0.044715 * v * v * v))) }
         case .relu:
-            for i in x.indices { x[i] = max(0, x[i]) }
+            VectorMath.map(x) { v in v.replacing(with: 0, where: v .< 0) }
         case .tanh:
-            for i in x.indices { x[i] = Foundation.tanh(x[i]) }
+            VectorMath.map(x) { v in VectorMath.tanh(v) }
+        }
+    }
+
+    /// The scalar definition, with libm's `erf`/`tanh`: the reference the vectorized form is
+    /// tested against.
+    public func reference(_ v: Float) -> Float {
+        switch self {
+        case .gelu: return 0.5 * v * (1 + Foundation.erf(v * 0.70710678118654752))
+        case .geluTanh: return 0.5 * v * (1 + Foundation.tanh(0.79788456080286536 * (v + 0.044715 * v * v * v)))
+        case .relu: return max(0, v)
+        case .tanh: return Foundation.tanh(v)
         }
     }
 }

@@ -47,8 +47,10 @@ public enum RowOps {
             let row = x + r * ld
             var peak = row[0]
             for j in 1..<width where row[j] > peak { peak = row[j] }
+            let buffer = UnsafeMutableBufferPointer(start: row, count: width)
+            VectorMath.map(buffer) { VectorMath.exp($0 - peak) }
             var sum: Float = 0
-            for j in 0..<width { let e = exp(row[j] - peak); row[j] = e; sum += e }
+            for j in 0..<width { sum += row[j] }
             let inverse = 1 / sum
             for j in 0..<width { row[j] *= inverse }
         }

@@ -39,18 +39,37 @@ public enum RowOps {
         }
     }
 
-    /// Softmax of each row in place (max-subtracted, as `torch.softmax`).
+    /// Softmax of each row in place (max-subtracted, as `torch.softmax`), 8 lanes at a time.
     public static func softmax(rows: Int, width: Int, _ x: UnsafeMutablePointer<Float>, stride: Int? = nil) {
+        typealias Vector = VectorMath.Vector
         let ld = stride ?? width
         guard width > 0 else { return }
+        let whole = width & ~7
         for r in 0..<rows {
             let row = x + r * ld
-            var peak = row[0]
-            for j in 1..<width where row[j] > peak { peak = row[j] }
-            let buffer = UnsafeMutableBufferPointer(start: row, count: width)
-            VectorMath.map(buffer) { VectorMath.exp($0 - peak) }
-            var sum: Float = 0
-            for j in 0..<width { sum += row[j] }
+            let raw = UnsafeMutableRawPointer(row)
+            var peaks = Vector(repeating: -.infinity)
+            var i = 0
+            while i < whole {
+                let v = raw.loadUnaligned(fromByteOffset: i * 4, as: Vector.self)
+                peaks = peaks.replacing(with: v, where: v .> peaks)
+                i += 8
+            }
+            var peak = peaks.max()
+            for j in whole..<width where row[j] > peak { peak = row[j] }
+            var sums = Vector()
+            i = 0
+            while i < whole {
+                let e = VectorMath.exp(raw.loadUnaligned(fromByteOffset: i * 4, as: Vector.self) - peak)
+                raw.storeBytes(of: e, toByteOffset: i * 4, as: Vector.self)
+                sums += e
+                i += 8
+            }
+            var sum = sums.sum()
+            if whole < width {
+                VectorMath.map(UnsafeMutableBufferPointer(start: row + whole, count: width - whole)) { VectorMath.exp($0 - peak) }
+                for j in whole..<width { sum += row[j] }
+            }
             let inverse = 1 / sum
             for j in 0..<width { row[j] *= inverse }
         }

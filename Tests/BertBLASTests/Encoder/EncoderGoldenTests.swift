@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import BertBLAS
 
@@ -63,6 +64,30 @@ import Testing
         let b = try naive.forward(ids: expected.input_ids, typeIds: expected.token_type_ids, workspace: wsB)
         let diff = Self.maxAbs(a.lastHiddenState, Array(b.lastHiddenState))
         #expect(diff <= 1e-4)
+    }
+
+    /// One shared model, one workspace per thread: concurrent forward passes give the golden rows.
+    @Test func sharedModelAcrossThreads() throws {
+        let (folder, expected) = try Self.load("tiny-gelu-bf16")
+        let model = try BertModel(directory: folder)
+        let failures = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            do {
+                let ws = try model.makeWorkspace(maxBatch: 4, maxLength: 32)
+                for round in 0..<5 {
+                    let picked = (0..<3).map { (worker + round + $0 * 3) % expected.input_ids.count }
+                    let out = try model.forward(ids: picked.map { expected.input_ids[$0] },
+                                                typeIds: picked.map { expected.token_type_ids[$0] }, workspace: ws)
+                    for (b, index) in picked.enumerated()
+                    where Self.maxAbs(out.hiddenStates(sequence: b), expected.last_hidden_state[index]) > 1e-4 {
+                        failures.withLock { $0 += 1 }
+                    }
+                }
+            } catch {
+                failures.withLock { $0 += 1 }
+            }
+        }
+        #expect(failures.withLock { $0 } == 0)
     }
 
     @Test func badInputsThrow() throws {

@@ -88,6 +88,7 @@ struct TrainHeadCommand: ParsableCommand {
                 "train_accuracy": r.trainAccuracy, "solver": r.solver, "regularization": r.regularization,
                 "iterations": r.iterations, "converged": r.converged,
                 "embed_seconds": r.embedSeconds, "solve_seconds": r.solveSeconds,
+                "blas_core": BLASRuntime.coreName, "blas_threads": BLASRuntime.threads,
             ]
             if let v = result.validationMetrics {
                 object["validation_accuracy"] = v.accuracy
@@ -103,6 +104,7 @@ struct TrainHeadCommand: ParsableCommand {
             if let v = result.validationMetrics { text += String(format: "   validation %.4f (macro-F1 %.4f)", v.accuracy, v.macroF1) }
             text += "\n"
             text += String(format: "time        embedding %.2f s, solving %.3f s\n", r.embedSeconds, r.solveSeconds)
+            text += "blas        \(BLASRuntime.coreName), \(BLASRuntime.threads) thread(s)\n"
             text += "head        \(out)  (encoder: \(config.encoder))\n"
             Output.write(text)
         }

@@ -60,13 +60,17 @@ enum UnicodeTables {
     static let categoriesVersion = (major: 8, minor: 0)
 
     /// Scalars whose general category changed after Unicode 8.0 in a way the tokenizer sees
-    /// (punctuation, Mn); found by the every-code-point parity test against `tokenizers`.
-    static let unicode8Changes: [UInt32: Unicode.GeneralCategory] = [
-        0x166D: .otherPunctuation, 0x111C9: .otherPunctuation,   // now So / Mn
-        0x1734: .nonspacingMark, 0x1171E: .nonspacingMark,       // now Mc
-        0x1885: .otherLetter, 0x1886: .otherLetter,              // now Mn
-        0xA9BD: .spacingMark,                                    // now Mn
-    ]
+    /// (punctuation, Mn), with their Unicode 8.0 category; found by the every-code-point parity
+    /// test against `tokenizers`.
+    static func unicode8Category(_ v: UInt32) -> Unicode.GeneralCategory? {
+        switch v {
+        case 0x166D, 0x111C9: return .otherPunctuation   // now So / Mn
+        case 0x1734, 0x1171E: return .nonspacingMark     // now Mc
+        case 0x1885, 0x1886: return .otherLetter         // now Mn
+        case 0xA9BD: return .spacingMark                 // now Mn
+        default: return nil
+        }
+    }
 
     /// The Unicode version of Rust's lowercase tables in the `tokenizers` build.
     static let lowercaseVersion = (major: 16, minor: 0)
@@ -78,40 +82,61 @@ enum UnicodeTables {
         }
         var f: ScalarFlags = []
         let p = scalar.properties
+        var category = p.generalCategory
         // `tokenizers` takes categories (other, punctuation, Mn) from the `unicode_categories`
-        // crate, whose tables are Unicode 8.0: a scalar assigned later is "unassigned" there.
-        let category: Unicode.GeneralCategory
-        if let old = unicode8Changes[v] {
+        // crate, whose tables are Unicode 8.0: a scalar assigned later is "unassigned" there, and
+        // a few changed category since. The age is looked up only where the category matters.
+        if let old = unicode8Category(v) {
             category = old
-        } else if let age = p.age, age.major < categoriesVersion.major
-            || (age.major == categoriesVersion.major && age.minor <= categoriesVersion.minor) {
-            category = p.generalCategory
         } else {
-            category = .unassigned
+            switch category {
+            case .control, .format, .privateUse, .surrogate, .nonspacingMark, .connectorPunctuation,
+                 .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
+                 .finalPunctuation, .otherPunctuation:
+                if let age = p.age, age.major < categoriesVersion.major
+                    || (age.major == categoriesVersion.major && age.minor <= categoriesVersion.minor) {
+                    break
+                }
+                category = .unassigned
+            default:
+                break
+            }
         }
         switch category {
         case .control, .format, .privateUse, .surrogate:
             if v != 0x09 && v != 0x0A && v != 0x0D { f.insert(.removed) }
+        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
+             .initialPunctuation, .finalPunctuation, .otherPunctuation:
+            f.insert(.punctuation)
+        case .nonspacingMark:
+            f.insert(.nonspacingMark)
         default:
             break
         }
         if v == 0 || v == 0xFFFD { f.insert(.removed) }
-        if v == 0x09 || v == 0x0A || v == 0x0D || p.isWhitespace { f.insert(.whitespace) }
-        switch category {
-        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
-             .initialPunctuation, .finalPunctuation, .otherPunctuation:
+        if v < 0x80 && ((v >= 33 && v <= 47) || (v >= 58 && v <= 64) || (v >= 91 && v <= 96)
+                        || (v >= 123 && v <= 126)) {
             f.insert(.punctuation)
+        }
+        // White_Space scalars are all Cc, Zs, Zl or Zp.
+        switch p.generalCategory {
+        case .control, .spaceSeparator, .lineSeparator, .paragraphSeparator:
+            if v == 0x09 || v == 0x0A || v == 0x0D || p.isWhitespace { f.insert(.whitespace) }
         default:
-            if v < 0x80 && ((v >= 33 && v <= 47) || (v >= 58 && v <= 64) || (v >= 91 && v <= 96)
-                            || (v >= 123 && v <= 126)) {
-                f.insert(.punctuation)
-            }
+            break
         }
         if isChinese(v) { f.insert(.chinese) }
-        if category == .nonspacingMark { f.insert(.nonspacingMark) }
         if v >= 0xC0 && hasDecomposition(v) { f.insert(.decomposes) }
-        // Rust's `char::to_lowercase` in the `tokenizers` build has Unicode 16 tables.
-        if p.changesWhenLowercased, let age = p.age, age.major <= lowercaseVersion.major { f.insert(.lowercases) }
+        // Scalars with a lowercase mapping are Lu, Lt, Nl or So. Rust's `char::to_lowercase` in
+        // the `tokenizers` build has Unicode 16 tables: later case pairs are left alone.
+        switch p.generalCategory {
+        case .uppercaseLetter, .titlecaseLetter, .letterNumber, .otherSymbol:
+            if p.changesWhenLowercased, let age = p.age, age.major <= lowercaseVersion.major {
+                f.insert(.lowercases)
+            }
+        default:
+            break
+        }
         return f
     }
 

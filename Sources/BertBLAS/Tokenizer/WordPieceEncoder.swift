@@ -92,11 +92,12 @@ struct WordPieceEncoder: Sendable {
         var part = Encoding.Part()
         var text = text
         text.withUTF8 { utf8 in
-            var state = State(capacity: utf8.count)
-            run(utf8, &state)
-            part.ids = state.ids
-            part.offsets = state.offsets
-            part.wordIds = state.words
+            withState(capacity: utf8.count) { state in
+                run(utf8, &state)
+                part.ids = state.ids
+                part.offsets = state.offsets
+                part.wordIds = state.words
+            }
         }
         part.typeIds = [Int32](repeating: typeId, count: part.ids.count)
         part.specialTokensMask = [Int32](repeating: 0, count: part.ids.count)
@@ -108,10 +109,81 @@ struct WordPieceEncoder: Sendable {
     func preTokens(_ text: String) -> [String] {
         var text = text
         return text.withUTF8 { utf8 in
-            var state = State(capacity: utf8.count)
-            state.collectWords = true
-            run(utf8, &state)
-            return state.collected
+            withState(capacity: utf8.count) { state in
+                state.collectWords = true
+                run(utf8, &state)
+                return state.collected
+            }
+        }
+    }
+
+    /// Pointers into the vocabulary's tables, taken once per `encode` call.
+    struct Tables {
+        var full: UnsafeBufferPointer<Int32>
+        var continuation: UnsafeBufferPointer<Int32>
+        var bytes: UnsafeBufferPointer<UInt8>
+        var starts: UnsafeBufferPointer<Int32>
+        var ascii: UnsafeBufferPointer<UInt8>
+    }
+
+    /// Runs `body` with a fresh state whose table pointers are valid for the call.
+    private func withState<R>(capacity: Int, _ body: (inout State) -> R) -> R {
+        vocabulary.fullTable.withUnsafeBufferPointer { full in
+            vocabulary.continuationTable.withUnsafeBufferPointer { cont in
+                vocabulary.bytes.withUnsafeBufferPointer { vb in
+                    vocabulary.starts.withUnsafeBufferPointer { vs in
+                        ascii.withUnsafeBufferPointer { a in
+                            var state = State(capacity: capacity,
+                                              tables: Tables(full: full, continuation: cont, bytes: vb, starts: vs, ascii: a))
+                            defer { state.word.free() }
+                            return body(&state)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The word being built: normalized UTF-8 bytes and, per byte, the code point of the input
+    /// it came from. Managed by hand so that appending is two stores; grows by doubling.
+    struct WordBuffer {
+        var bytes: UnsafeMutablePointer<UInt8>
+        var origin: UnsafeMutablePointer<Int32>
+        var count = 0
+        var capacity: Int
+        /// Scalars in the word (for `max_input_chars_per_word`).
+        var chars = 0
+
+        init(capacity: Int) {
+            self.capacity = capacity
+            bytes = .allocate(capacity: capacity)
+            origin = .allocate(capacity: capacity)
+        }
+
+        @inline(__always)
+        mutating func append(_ b: UInt8, _ o: Int32) {
+            if count == capacity { grow() }
+            bytes[count] = b
+            origin[count] = o
+            count += 1
+        }
+
+        mutating func grow() {
+            let newCapacity = capacity * 2
+            let nb = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+            let no = UnsafeMutablePointer<Int32>.allocate(capacity: newCapacity)
+            nb.update(from: bytes, count: count)
+            no.update(from: origin, count: count)
+            bytes.deallocate()
+            origin.deallocate()
+            bytes = nb
+            origin = no
+            capacity = newCapacity
+        }
+
+        func free() {
+            bytes.deallocate()
+            origin.deallocate()
         }
     }
 
@@ -121,22 +193,19 @@ struct WordPieceEncoder: Sendable {
         var offsets: [Offset] = []
         var words: [Int?] = []
         var wordIndex = 0
-        /// The current word: normalized UTF-8 bytes and, per byte, the origin code point.
-        var word: [UInt8] = []
-        var origin: [Int32] = []
-        var wordChars = 0
+        var word = WordBuffer(capacity: 128)
+        let tables: Tables
         var scratch: [UInt32] = []
         var scratch2: [UInt32] = []
         /// When set, words are collected as strings instead of being WordPiece-encoded (tests).
         var collectWords = false
         var collected: [String] = []
 
-        init(capacity: Int) {
+        init(capacity: Int, tables: Tables) {
+            self.tables = tables
             ids.reserveCapacity(capacity / 3 + 4)
             offsets.reserveCapacity(capacity / 3 + 4)
             words.reserveCapacity(capacity / 3 + 4)
-            word.reserveCapacity(64)
-            origin.reserveCapacity(64)
         }
     }
 
@@ -190,23 +259,22 @@ struct WordPieceEncoder: Sendable {
                                   _ st: inout State) {
         var i = start
         var cp = cp0
-        ascii.withUnsafeBufferPointer { asciiClass in
+        let asciiClass = st.tables.ascii
+        do {
             while i < end {
                 let b = utf8[i]
                 if b < 0x80 {
                     switch asciiClass[Int(b)] {
                     case AsciiClass.word:
                         let c = (lower && b >= 0x41 && b <= 0x5A) ? b | 0x20 : b
-                        st.word.append(c)
-                        st.origin.append(Int32(cp))
-                        st.wordChars += 1
+                        st.word.append(c, Int32(cp))
+                        st.word.chars += 1
                     case AsciiClass.space:
                         flushWord(&st)
                     case AsciiClass.punct:
                         flushWord(&st)
-                        st.word.append(b)
-                        st.origin.append(Int32(cp))
-                        st.wordChars = 1
+                        st.word.append(b, Int32(cp))
+                        st.word.chars = 1
                         flushWord(&st)
                     default:
                         break
@@ -293,28 +361,21 @@ struct WordPieceEncoder: Sendable {
     private func appendScalar(_ v: UInt32, _ cp: Int, _ st: inout State) {
         let o = Int32(cp)
         if v < 0x80 {
-            st.word.append(UInt8(v))
-            st.origin.append(o)
+            st.word.append(UInt8(v), o)
         } else if v < 0x800 {
-            st.word.append(UInt8(0xC0 | (v >> 6)))
-            st.word.append(UInt8(0x80 | (v & 0x3F)))
-            st.origin.append(o)
-            st.origin.append(o)
+            st.word.append(UInt8(0xC0 | (v >> 6)), o)
+            st.word.append(UInt8(0x80 | (v & 0x3F)), o)
         } else if v < 0x10000 {
-            st.word.append(UInt8(0xE0 | (v >> 12)))
-            st.word.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
-            st.word.append(UInt8(0x80 | (v & 0x3F)))
-            st.origin.append(o)
-            st.origin.append(o)
-            st.origin.append(o)
+            st.word.append(UInt8(0xE0 | (v >> 12)), o)
+            st.word.append(UInt8(0x80 | ((v >> 6) & 0x3F)), o)
+            st.word.append(UInt8(0x80 | (v & 0x3F)), o)
         } else {
-            st.word.append(UInt8(0xF0 | (v >> 18)))
-            st.word.append(UInt8(0x80 | ((v >> 12) & 0x3F)))
-            st.word.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
-            st.word.append(UInt8(0x80 | (v & 0x3F)))
-            for _ in 0..<4 { st.origin.append(o) }
+            st.word.append(UInt8(0xF0 | (v >> 18)), o)
+            st.word.append(UInt8(0x80 | ((v >> 12) & 0x3F)), o)
+            st.word.append(UInt8(0x80 | ((v >> 6) & 0x3F)), o)
+            st.word.append(UInt8(0x80 | (v & 0x3F)), o)
         }
-        st.wordChars += 1
+        st.word.chars += 1
     }
 
     /// WordPiece on the current word, then clears it.
@@ -322,56 +383,52 @@ struct WordPieceEncoder: Sendable {
         let n = st.word.count
         guard n > 0 else { return }
         defer {
-            st.word.removeAll(keepingCapacity: true)
-            st.origin.removeAll(keepingCapacity: true)
-            st.wordChars = 0
+            st.word.count = 0
+            st.word.chars = 0
             st.wordIndex += 1
         }
+        let w = UnsafeBufferPointer(start: st.word.bytes, count: n)
+        let origin = st.word.origin
         if st.collectWords {
-            st.collected.append(String(decoding: st.word, as: UTF8.self))
+            st.collected.append(String(decoding: w, as: UTF8.self))
             return
         }
         let word = st.wordIndex
-        let first = Int(st.origin[0]), last = Int(st.origin[n - 1]) + 1
-        if st.wordChars > maxInputCharsPerWord {
+        let first = Int(origin[0]), last = Int(origin[n - 1]) + 1
+        if st.word.chars > maxInputCharsPerWord {
             st.ids.append(unk)
             st.offsets.append(Offset(start: first, end: last))
             st.words.append(word)
             return
         }
         let mark = st.ids.count
-        let ok: Bool = st.word.withUnsafeBufferPointer { w in
-            vocabulary.fullTable.withUnsafeBufferPointer { full in
-                vocabulary.continuationTable.withUnsafeBufferPointer { cont in
-                    vocabulary.bytes.withUnsafeBufferPointer { vb in
-                        vocabulary.starts.withUnsafeBufferPointer { vs in
-                            let prefixLength = vocabulary.continuationPrefix.utf8.count
-                            var start = 0
-                            while start < n {
-                                var end = min(n, start + (start == 0 ? vocabulary.maxTokenBytes : vocabulary.maxContinuationBytes))
-                                // Back up to a scalar boundary.
-                                while end < n && end > start && w[end] & 0xC0 == 0x80 { end -= 1 }
-                                var found: Int32? = nil
-                                while end > start {
-                                    let key = UnsafeBufferPointer(rebasing: w[start..<end])
-                                    found = start == 0
-                                        ? Vocabulary.probe(full, vb, vs, vocabulary.mask, key, 0)
-                                        : Vocabulary.probe(cont, vb, vs, vocabulary.mask, key, prefixLength)
-                                    if found != nil { break }
-                                    end -= 1
-                                    while end > start && w[end] & 0xC0 == 0x80 { end -= 1 }
-                                }
-                                guard let id = found else { return false }
-                                st.ids.append(id)
-                                st.offsets.append(Offset(start: Int(st.origin[start]), end: Int(st.origin[end - 1]) + 1))
-                                st.words.append(word)
-                                start = end
-                            }
-                            return true
-                        }
-                    }
-                }
+        let t = st.tables
+        let mask = vocabulary.mask
+        let prefixLength = vocabulary.continuationPrefix.utf8.count
+        var start = 0
+        var ok = true
+        while start < n {
+            var end = min(n, start + (start == 0 ? vocabulary.maxTokenBytes : vocabulary.maxContinuationBytes))
+            // Back up to a scalar boundary.
+            while end < n && end > start && w[end] & 0xC0 == 0x80 { end -= 1 }
+            var found: Int32? = nil
+            while end > start {
+                let key = UnsafeBufferPointer(rebasing: w[start..<end])
+                found = start == 0
+                    ? Vocabulary.probe(t.full, t.bytes, t.starts, mask, key, 0)
+                    : Vocabulary.probe(t.continuation, t.bytes, t.starts, mask, key, prefixLength)
+                if found != nil { break }
+                end -= 1
+                while end > start && w[end] & 0xC0 == 0x80 { end -= 1 }
             }
+            guard let id = found else {
+                ok = false
+                break
+            }
+            st.ids.append(id)
+            st.offsets.append(Offset(start: Int(origin[start]), end: Int(origin[end - 1]) + 1))
+            st.words.append(word)
+            start = end
         }
         if !ok {
             st.ids.removeSubrange(mark...)

@@ -225,12 +225,12 @@ public final class BertTokenizer: Sendable {
         }
         let template = b == nil ? single : self.pair
         var merged = Encoding.Part()
+        merged.reserveCapacity(a.count + (b?.count ?? 0) + template.count)
         for step in template {
             switch step {
             case .special(let id, let typeId):
                 guard addSpecialTokens else { continue }
-                merged.merge(Encoding.Part(ids: [id], typeIds: [typeId], offsets: [Offset(start: 0, end: 0)],
-                                           wordIds: [nil], specialTokensMask: [1]))
+                merged.appendSpecial(id, typeId: typeId)
             case .sequence(let s, let typeId):
                 guard var part = s == 0 ? a : b else { continue }
                 part.typeIds = [Int32](repeating: typeId, count: part.count)

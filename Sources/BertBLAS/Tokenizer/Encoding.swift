@@ -149,6 +149,25 @@ extension Encoding {
             self = first
         }
 
+        /// Appends one special token: `merge` with a one-token part without overflow, without
+        /// building that part (the post-processor's hot path).
+        mutating func appendSpecial(_ id: Int32, typeId: Int32) {
+            for i in overflowing.indices { overflowing[i].appendSpecial(id, typeId: typeId) }
+            ids.append(id)
+            typeIds.append(typeId)
+            offsets.append(Offset(start: 0, end: 0))
+            wordIds.append(nil)
+            specialTokensMask.append(1)
+        }
+
+        mutating func reserveCapacity(_ n: Int) {
+            ids.reserveCapacity(n)
+            typeIds.reserveCapacity(n)
+            offsets.reserveCapacity(n)
+            wordIds.reserveCapacity(n)
+            specialTokensMask.reserveCapacity(n)
+        }
+
         /// `Encoding::merge_with(pair, growing_offsets: false)`, overflowing combinations included.
         mutating func merge(_ pair: Part) {
             var overflowings: [Part] = []

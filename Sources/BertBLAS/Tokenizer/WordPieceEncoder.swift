@@ -1,3 +1,5 @@
+import Foundation
+
 /// BertNormalizer settings (tokenizers `normalizers/bert.rs`).
 public struct NormalizerOptions: Sendable, Equatable {
     /// Drop control characters and U+FFFD, map whitespace to a space. Default true.
@@ -48,6 +50,8 @@ struct WordPieceEncoder: Sendable {
     let addedTokens: [AddedToken]
     /// `addedFirstByte[b]`: some added token starts with byte `b`.
     let addedFirstByte: [Bool]
+    /// The first byte of every added token, when they share one.
+    let addedOnlyFirstByte: UInt8?
     /// ASCII class per byte for this configuration (see `AsciiClass`).
     let ascii: [UInt8]
 
@@ -73,6 +77,8 @@ struct WordPieceEncoder: Sendable {
         var first = [Bool](repeating: false, count: 256)
         for t in self.addedTokens { first[Int(t.content[0])] = true }
         addedFirstByte = first
+        let firsts = Set(self.addedTokens.map { $0.content[0] })
+        addedOnlyFirstByte = firsts.count == 1 ? firsts.first : nil
         var table = [UInt8](repeating: AsciiClass.word, count: 128)
         for b in 0..<128 {
             let f = UnicodeTables.computeFlags(UInt32(b))
@@ -211,33 +217,38 @@ struct WordPieceEncoder: Sendable {
 
     private func run(_ utf8: UnsafeBufferPointer<UInt8>, _ st: inout State) {
         let n = utf8.count
-        var i = 0          // byte index
-        var cp = 0         // code point index of utf8[i]
-        var segmentStart = 0, segmentCP = 0
-        if !addedTokens.isEmpty {
+        var segmentStart = 0, cp = 0
+        if !addedTokens.isEmpty, let base = utf8.baseAddress {
+            var i = 0
             while i < n {
-                let b = utf8[i]
-                if addedFirstByte[Int(b)], let t = matchAdded(utf8, at: i) {
-                    normalizeSegment(utf8, segmentStart, i, segmentCP, &st)
-                    let length = t.content.count
-                    var chars = 0
-                    for k in i..<(i + length) where utf8[k] & 0xC0 != 0x80 { chars += 1 }
-                    if st.collectWords { st.collected.append(String(decoding: t.content, as: UTF8.self)) }
-                    st.ids.append(t.id)
-                    st.offsets.append(Offset(start: cp, end: cp + chars))
-                    st.words.append(st.wordIndex)
-                    st.wordIndex += 1
-                    i += length
-                    cp += chars
-                    segmentStart = i
-                    segmentCP = cp
+                // Jump to the next byte that can start an added token (memchr when, as in BERT
+                // folders, they all start with the same byte, `[`).
+                if let only = addedOnlyFirstByte {
+                    guard let hit = memchr(base + i, Int32(only), n - i) else { break }
+                    i = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                } else if !addedFirstByte[Int(utf8[i])] {
+                    i += 1
                     continue
                 }
-                if b & 0xC0 != 0x80 { cp += 1 }
-                i += 1
+                guard let t = matchAdded(utf8, at: i) else {
+                    i += 1
+                    continue
+                }
+                cp = normalizeSegment(utf8, segmentStart, i, cp, &st)
+                let length = t.content.count
+                var chars = 0
+                for k in i..<(i + length) where utf8[k] & 0xC0 != 0x80 { chars += 1 }
+                if st.collectWords { st.collected.append(String(decoding: t.content, as: UTF8.self)) }
+                st.ids.append(t.id)
+                st.offsets.append(Offset(start: cp, end: cp + chars))
+                st.words.append(st.wordIndex)
+                st.wordIndex += 1
+                i += length
+                cp += chars
+                segmentStart = i
             }
         }
-        normalizeSegment(utf8, segmentStart, n, segmentCP, &st)
+        normalizeSegment(utf8, segmentStart, n, cp, &st)
     }
 
     private func matchAdded(_ utf8: UnsafeBufferPointer<UInt8>, at i: Int) -> AddedToken? {
@@ -255,8 +266,10 @@ struct WordPieceEncoder: Sendable {
 
     /// Normalizes, pre-tokenizes and WordPiece-encodes bytes `start..<end` whose first scalar
     /// is code point `cp0` of the text.
+    /// - Returns: the code point index after the segment.
+    @discardableResult
     private func normalizeSegment(_ utf8: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ cp0: Int,
-                                  _ st: inout State) {
+                                  _ st: inout State) -> Int {
         var i = start
         var cp = cp0
         let asciiClass = st.tables.ascii
@@ -303,6 +316,7 @@ struct WordPieceEncoder: Sendable {
             }
         }
         flushWord(&st)
+        return cp
     }
 
     /// The general path for one non-ASCII scalar.

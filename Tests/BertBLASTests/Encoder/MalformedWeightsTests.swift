@@ -108,6 +108,20 @@ import Testing
         #expect(try Self.storeError(Self.safetensors(header: huge, data: Self.eightFloats))?.kind == .invalidFile)
     }
 
+    /// F32 data at an offset that is not 4-byte aligned is copied once, and reads back exactly.
+    @Test func unalignedFloatDataIsReadCorrectly() throws {
+        var header = #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
+        while (8 + header.utf8.count) % 4 != 2 { header += " " }
+        let values: [Float] = [1.5, -2.25]
+        let data = values.flatMap { v in (0..<4).map { UInt8((v.bitPattern >> (8 * $0)) & 0xff) } }
+        let url = try Self.write(Self.safetensors(header: header, data: data))
+        defer { try? FileManager.default.removeItem(at: url) }
+        let store = try WeightStore(url: url)
+        let tensor = try store.tensor(TensorName(["w"]), shape: [2])
+        #expect(Array(tensor.buffer) == values)
+        #expect(Int(bitPattern: tensor.pointer) % 4 == 0)
+    }
+
     @Test func nonFloatTensorIsAnErrorOnlyWhenRead() throws {
         let header = #"{"ids":{"dtype":"I64","shape":[4],"data_offsets":[0,32]}}"#
         let url = try Self.write(Self.safetensors(header: header, data: Self.eightFloats))

@@ -13,6 +13,7 @@ public struct SpecialTokens: Sendable, Equatable {
     /// `[MASK]`, when the vocabulary has it.
     public var mask: Int32?
 
+    /// Special-token ids as given (`BertTokenizer` looks them up in its vocabulary).
     public init(cls: Int32, sep: Int32, pad: Int32, unk: Int32, mask: Int32?) {
         self.cls = cls
         self.sep = sep
@@ -160,10 +161,13 @@ public final class BertTokenizer: Sendable {
     ///   - padding: `.longest` pads to the longest encoding of the batch, `.maxLength(n)` to `n`
     ///     (longer encodings are left as they are); `nil` (default) does not pad. Overflow windows
     ///     are padded to the same length.
+    ///   - addSpecialTokens: add `[CLS]`/`[SEP]` (default true).
+    /// - Returns: one encoding per text, in order.
     public func encodeBatch(_ texts: [String], pairs: [String]? = nil, truncation: Truncation? = nil,
-                            padding: Padding? = nil) -> [Encoding] {
+                            padding: Padding? = nil, addSpecialTokens: Bool = true) -> [Encoding] {
         var out = texts.indices.map { i in
-            encode(texts[i], pair: pairs.flatMap { i < $0.count ? $0[i] : nil }, truncation: truncation)
+            encode(texts[i], pair: pairs.flatMap { i < $0.count ? $0[i] : nil }, truncation: truncation,
+                   addSpecialTokens: addSpecialTokens)
         }
         if let padding { pad(&out, padding) }
         return out

@@ -7,6 +7,7 @@ public struct Offset: Sendable, Hashable, Codable {
     /// Index one past the last code point of the token's source.
     public var end: Int
 
+    /// A span `start..<end` in code points.
     public init(start: Int, end: Int) {
         self.start = start
         self.end = end
@@ -41,6 +42,8 @@ public struct Encoding: Sendable, Equatable {
     /// Number of tokens.
     public var count: Int { ids.count }
 
+    /// An encoding from its arrays (all of one length); the tokenizer builds these, tests and
+    /// callers that slice windows may too.
     public init(ids: [Int32] = [], typeIds: [Int32] = [], tokens: [String] = [], offsets: [Offset] = [],
                 attentionMask: [Int32] = [], specialTokensMask: [Int32] = [], wordIds: [Int?] = [],
                 sequenceIds: [Int?] = [], overflowing: [Encoding] = []) {
@@ -78,6 +81,8 @@ public struct Truncation: Sendable, Equatable {
     /// the room left for the truncated sequence; `encode` clamps it, `checkedEncode` throws.
     public var stride: Int = 0
 
+    /// Truncation to `maxLength` tokens (special tokens included) with `strategy` (default
+    /// `.longestFirst`) and `stride` overlapping tokens between overflow windows (default 0).
     public init(maxLength: Int, strategy: TruncationStrategy = .longestFirst, stride: Int = 0) {
         self.maxLength = maxLength
         self.strategy = strategy

@@ -117,8 +117,10 @@ enum TokenizerFiles {
             throw BertError(.invalidFile, "\(path): model.vocab is missing or not an object")
         }
         def.entries.reserveCapacity(vocab.count)
+        // Ids are dense in real vocabularies; a far-out id would make every per-id table huge.
+        let idLimit = vocab.count + 1_000_000
         for (token, value) in vocab {
-            guard let id = value.int, id >= 0, id < Int(Int32.max) else {
+            guard let id = value.int, id >= 0, id < idLimit else {
                 throw BertError(.invalidFile, "\(path): model.vocab[\"\(token)\"] is not a valid id")
             }
             def.entries.append((token, Int32(id)))
@@ -150,7 +152,9 @@ enum TokenizerFiles {
 
         // Added tokens (matched on the raw text).
         for a in json["added_tokens"]?.array ?? [] {
-            guard let content = a["content"]?.string, let id = a["id"]?.int else { continue }
+            guard let content = a["content"]?.string, let id = a["id"]?.int, id >= 0, id < idLimit else {
+                throw BertError(.invalidFile, "\(path): added_tokens has an entry without content or a valid id")
+            }
             def.addedTokens.append((content, Int32(id), a["special"]?.bool ?? false))
         }
 

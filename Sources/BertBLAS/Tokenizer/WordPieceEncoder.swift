@@ -11,6 +11,7 @@ public struct NormalizerOptions: Sendable, Equatable {
     /// Lowercase every character (full Unicode mapping, no context). Default true.
     public var lowercase: Bool = true
 
+    /// BertNormalizer settings; the defaults are tokenizers' (and the uncased BERT folders').
     public init(cleanText: Bool = true, handleChineseChars: Bool = true, stripAccents: Bool? = nil,
                 lowercase: Bool = true) {
         self.cleanText = cleanText

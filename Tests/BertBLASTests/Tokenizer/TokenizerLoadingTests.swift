@@ -64,4 +64,21 @@ import Testing
             #expect(error.message.contains("tokenizer.json"))
         }
     }
+
+    @Test func farOutVocabularyIdIsRejectedNamingTheFile() throws {
+        let json = """
+            {"model": {"type": "WordPiece", "unk_token": "[UNK]",
+                       "vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "[PAD]": 2000000000}}}
+            """
+        let dir = try Self.temporaryFolder(["tokenizer.json": json])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        do {
+            _ = try BertTokenizer(directory: dir)
+            Issue.record("a vocabulary id of 2e9 loaded")
+        } catch let error as BertError {
+            #expect(error.kind == .invalidFile)
+            #expect(error.message.contains("tokenizer.json"))
+            #expect(error.message.contains("[PAD]"))
+        }
+    }
 }

@@ -21,4 +21,40 @@ import Testing
         #expect(e.tokens == ["[CLS]", "[SEP]"])
         #expect(e.wordIds == [nil, nil])
     }
+
+    /// MiniLM's tokenizer.json stores truncation longest_first 128 and fixed padding to 128:
+    /// exposed, never applied unless asked for.
+    @Test func storedSettingsAreOptIn() throws {
+        let tokenizer = try BertTokenizer(directory: Paths.miniLM)
+        #expect(tokenizer.storedTruncation == Truncation(maxLength: 128, strategy: .longestFirst, stride: 0))
+        #expect(tokenizer.storedPadding == .maxLength(128))
+        #expect(tokenizer.encode("hello world").count == 4)
+        let padded = tokenizer.encodeBatch(["hello world"], truncation: tokenizer.storedTruncation,
+                                           padding: tokenizer.storedPadding)
+        #expect(padded.first?.count == 128)
+        #expect(padded.first?.attentionMask.reduce(0, +) == 4)
+    }
+
+    /// One tokenizer shared by threads gives the same encodings as sequential use.
+    @Test func concurrentEncodingMatchesSequential() throws {
+        let tokenizer = try BertTokenizer(directory: Paths.miniLM)
+        let text = try String(contentsOf: Paths.golden("tokenizer/corpus.txt"), encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let expected = lines.map { tokenizer.encode($0) }
+        let results = ConcurrentResults(count: 4)
+        DispatchQueue.concurrentPerform(iterations: 4) { k in
+            let mine = lines.map { tokenizer.encode($0) }
+            results.set(k, mine == expected)
+        }
+        #expect(results.all)
+    }
+}
+
+/// Per-thread outcomes of the concurrency test; the lock protects `values`.
+private final class ConcurrentResults: @unchecked Sendable {
+    private var values: [Bool]
+    private let lock = NSLock()
+    init(count: Int) { values = [Bool](repeating: false, count: count) }
+    func set(_ i: Int, _ v: Bool) { lock.lock(); values[i] = v; lock.unlock() }
+    var all: Bool { lock.lock(); defer { lock.unlock() }; return values.allSatisfy { $0 } }
 }

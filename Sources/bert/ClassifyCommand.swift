@@ -28,7 +28,7 @@ struct ClassifyCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Argument(help: ArgumentHelp("Files, folders, or '-' for standard input. (default: -)", valueName: "path"))
+    @Argument(help: ArgumentHelp("Files, folders, or '-' for standard input.", valueName: "path"))
     var paths: [String] = []
 
     @Flag(name: .long, help: "Each line of each file is a document (blank lines get an error record).")
@@ -40,7 +40,7 @@ struct ClassifyCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Inside folders, only files whose name matches this pattern, e.g. '*.txt'. (default: every file)", valueName: "pattern"))
     var glob: String?
 
-    @Option(name: .long, help: "chunk: average the scores of overlapping windows; truncate: first window only. (default: chunk)")
+    @Option(name: .long, help: "chunk: average the scores of overlapping windows; truncate: first window only.")
     var longText: LongTextMode = .chunk
 
     @Option(name: .long, help: "jsonl, csv or table. (default: table when stdout is a terminal, else jsonl)")
@@ -49,13 +49,13 @@ struct ClassifyCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Keep only the k best labels in \"scores\". (default: every label)", valueName: "k"))
     var topK: Int?
 
-    @Option(name: .long, help: "Windows per forward pass. (default: 32)")
+    @Option(name: .long, help: "Windows per forward pass.")
     var batchSize: Int = 32
 
-    @Option(name: .long, help: "Files larger than this many bytes get an error record. (default: 1048576)")
+    @Option(name: .long, help: "Files larger than this many bytes get an error record.")
     var maxBytes: Int = DocumentReader.defaultMaxBytes
 
-    @Option(name: .long, help: "Documents classified per step; each step's results are written before the next starts. (default: 64)")
+    @Option(name: .long, help: "Documents classified per step; each step's results are written before the next starts.")
     var step: Int = 64
 
     func validate() throws {

@@ -22,7 +22,7 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var data: DataOptions
 
-    @Option(name: .long, help: "all, train or validation. (default: all)")
+    @Option(name: .long, help: "all, train or validation.")
     var split: Split = .all
 
     @Option(name: .long, help: "Validation fraction for --split. (default: the head's training value, else 0.2)")
@@ -31,10 +31,10 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "Split seed for --split. (default: the head's training value, else 42)")
     var seed: UInt64?
 
-    @Option(name: .long, help: "chunk or truncate. (default: chunk)")
+    @Option(name: .long, help: "chunk or truncate.")
     var longText: LongTextMode = .chunk
 
-    @Option(name: .long, help: "Windows per forward pass. (default: 32)")
+    @Option(name: .long, help: "Windows per forward pass.")
     var batchSize: Int = 32
 
     @Flag(name: .long, help: "Print the metrics as one JSON object.")

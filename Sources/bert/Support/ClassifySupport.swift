@@ -15,18 +15,18 @@ struct DataOptions: ParsableArguments {
         valueName: "path"))
     var data: String
 
-    @Option(name: .long, help: "The text column of a CSV/TSV with a header. (default: text)")
+    @Option(name: .long, help: "The text column of a CSV/TSV with a header.")
     var textColumn: String = "text"
 
-    @Option(name: .long, help: "The label column of a CSV/TSV with a header. (default: label)")
+    @Option(name: .long, help: "The label column of a CSV/TSV with a header.")
     var labelColumn: String = "label"
 
     @Option(name: .long, parsing: .singleValue, help: ArgumentHelp(
-        "Drop the examples with this label (repeatable), e.g. Rotten Tomatoes' 'plot'. (default: none; eval defaults to the head's training choice)",
+        "Drop the examples with this label (repeatable), e.g. Rotten Tomatoes' 'plot'. eval reuses the head's training exclusions when none is given.",
         valueName: "label"))
     var excludeLabel: [String] = []
 
-    @Option(name: .long, help: "Folder data: only files matching this glob. (default: *.txt)")
+    @Option(name: .long, help: "Folder data: only files matching this glob.")
     var dataGlob: String = "*.txt"
 
     func load(report: Report, excluded: [String]? = nil) throws -> LabeledDataset {

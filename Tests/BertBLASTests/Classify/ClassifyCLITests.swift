@@ -50,7 +50,8 @@ import Testing
         }
         let repaired = try #require(records.first { ($0["path"] as? String)?.hasSuffix("c-invalid-utf8.txt") == true })
         #expect((repaired["warning"] as? String)?.contains("invalid UTF-8") == true)
-        #expect(result.stderr.contains("9 input(s) failed"))  // 8 bad files + the missing path
+        let failures = expected.filter { $0.1 != nil }.count + 1  // the bad files + the missing path
+        #expect(result.stderr.contains("\(failures) input(s) failed"))
     }
 
     @Test func linesCSVAndFormats() throws {
@@ -92,6 +93,14 @@ import Testing
         #expect(report["validation_examples"] as? Int == 10)
         #expect(report["converged"] as? Bool == true)
         #expect(HeadFolder.isHeadFolder(URL(fileURLWithPath: head)))
+
+        // eval --split validation rebuilds train-head's split from the recorded fraction and seed.
+        let again = try CLI.run("bert", ["eval", "--model", head, "--data", Paths.bbcNews.path, "--data-glob", "00?.txt",
+                                         "--split", "validation", "--long-text", "truncate", "--json"])
+        #expect(again.status == 0, "\(again.stderr)")
+        let validation = try #require(try again.jsonLines().first as? [String: Any])
+        #expect(validation["count"] as? Int == 10)
+        #expect(validation["accuracy"] as? Double == report["validation_accuracy"] as? Double)
 
         // Held-out articles 010–014: 25 documents never seen in training.
         let eval = try CLI.run("bert", ["eval", "--model", head, "--data", Paths.bbcNews.path, "--data-glob", "01[0-4].txt",

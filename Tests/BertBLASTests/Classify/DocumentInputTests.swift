@@ -27,10 +27,18 @@ import Testing
         // A named pipe: opening it would block forever; it must be refused without opening.
         #expect(mkfifo(dir.appendingPathComponent("j-fifo.txt").path, 0o644) == 0)
         try write("k-latin.txt", Array("Un très bon film.".utf8))
-        return (dir, [("a-good.txt", nil), ("b-binary.txt", "binary"), ("c-invalid-utf8.txt", nil),
-                      ("d-empty.txt", "empty"), ("e-blank.txt", "empty"), ("f-huge.txt", "over the limit"),
-                      ("g-loop.txt", "symlink loop"), ("h-dangling.txt", "broken symlink"),
-                      ("i-dir-loop", "symlink loop"), ("j-fifo.txt", "not a regular file"), ("k-latin.txt", nil)])
+        var expected: [(String, String?)] = [
+            ("a-good.txt", nil), ("b-binary.txt", "binary"), ("c-invalid-utf8.txt", nil),
+            ("d-empty.txt", "empty"), ("e-blank.txt", "empty"), ("f-huge.txt", "over the limit"),
+            ("g-loop.txt", "symlink loop"), ("h-dangling.txt", "broken symlink"),
+            ("i-dir-loop", "symlink loop"), ("j-fifo.txt", "not a regular file"), ("k-latin.txt", nil)]
+        // A file without read permission: only unreadable for a non-root user (root reads it anyway).
+        if getuid() != 0 {
+            try write("l-unreadable.txt", Array("secret".utf8))
+            #expect(chmod(dir.appendingPathComponent("l-unreadable.txt").path, 0) == 0)
+            expected.append(("l-unreadable.txt", "cannot open"))
+        }
+        return (dir, expected)
     }
 
     @Test func oneRecordPerBadInputInOrder() throws {

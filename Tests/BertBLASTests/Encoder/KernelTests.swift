@@ -17,6 +17,14 @@ import Testing
         #expect(VectorMath.exp(VectorMath.Vector(repeating: -1000))[0] <= 1e-37)
     }
 
+    @Test func vectorErfMatchesLibm() {
+        var worst: Float = 0
+        for x in Self.grid {
+            worst = max(worst, abs(VectorMath.erf(VectorMath.Vector(repeating: x))[5] - Foundation.erf(x)))
+        }
+        #expect(worst <= 1e-6, "max abs error \(worst)")
+    }
+
     @Test(arguments: Activation.allCases)
     func activationsMatchTheirScalarDefinitions(activation: Activation) {
         var values = Self.grid

@@ -15,6 +15,8 @@ struct FillMaskCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
+    @OptionGroup var kernel: KernelOptions
+
     @Option(name: .long, help: ArgumentHelp("Candidates per mask.", valueName: "n"))
     var topK: Int = 5
 
@@ -33,7 +35,7 @@ struct FillMaskCommand: ParsableCommand {
     func run() throws {
         var targetIds: [Int]?
         try HeadCommand.run(files: input, load: { () throws -> MaskFiller in
-            let filler = try MaskFiller(directory: model.url)
+            let filler = try MaskFiller(directory: model.url, kernel: kernel.kernel)
             if let targets {
                 let words = targets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                     .filter { !$0.isEmpty }

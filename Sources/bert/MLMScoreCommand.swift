@@ -22,6 +22,8 @@ struct MLMScore: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup var kernel: KernelOptions
+
     @Flag(name: .long, help: "Also print one record per example, in input order. Default: off.")
     var perExample = false
 
@@ -38,7 +40,7 @@ struct MLMScore: ParsableCommand {
         let report = Report()
         let scorer: PretrainingScorer
         do {
-            scorer = try PretrainingScorer(directory: modelOptions.url)
+            scorer = try PretrainingScorer(directory: modelOptions.url, kernel: kernel.kernel)
         } catch {
             report.fail("\(error)")
             try report.finish()

@@ -16,6 +16,8 @@ struct NERCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
+    @OptionGroup var kernel: KernelOptions
+
     @Option(name: .long, help: ArgumentHelp("""
         How tokens merge into entities: none (one entry per token), simple (adjacent tokens of \
         the same type; B- starts a new entity), first, average or max (each word first takes one \
@@ -38,7 +40,7 @@ struct NERCommand: ParsableCommand {
     func run() throws {
         let strategy = AggregationStrategy(rawValue: aggregation) ?? .none
         let ignore = Set(ignoreLabels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-        try HeadCommand.run(files: input, load: { try TokenClassifier(directory: model.url) }) { tagger, line, _ in
+        try HeadCommand.run(files: input, load: { try TokenClassifier(directory: model.url, kernel: kernel.kernel) }) { tagger, line, _ in
             try tagger.entities(in: line.text, aggregation: strategy, ignoreLabels: ignore).map { e -> [String: Any] in
                 var record: [String: Any] = ["score": Double(e.score), "word": e.word, "start": e.start, "end": e.end]
                 if strategy == .none {

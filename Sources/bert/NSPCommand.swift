@@ -14,10 +14,12 @@ struct NSPCommand: ParsableCommand {
             """)
 
     @OptionGroup var model: ModelOptions
+
+    @OptionGroup var kernel: KernelOptions
     @OptionGroup var input: InputFiles
 
     func run() throws {
-        try HeadCommand.run(files: input, load: { try NextSentencePredictor(directory: model.url) }) { nsp, line, _ in
+        try HeadCommand.run(files: input, load: { try NextSentencePredictor(directory: model.url, kernel: kernel.kernel) }) { nsp, line, _ in
             guard let tab = line.text.firstIndex(of: "\t") else {
                 throw BertError(.invalidInput, "expected 'A<TAB>B', found no tab")
             }

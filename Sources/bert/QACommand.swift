@@ -15,6 +15,8 @@ struct QACommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
+    @OptionGroup var kernel: KernelOptions
+
     @Option(name: .long, help: "The question asked of every context.")
     var question: String
 
@@ -48,7 +50,7 @@ struct QACommand: ParsableCommand {
     func run() throws {
         let options = QuestionAnsweringOptions(maxSeqLen: maxSeqLen, docStride: docStride, maxAnswerLen: maxAnswerLen,
                                                topK: topK, handleImpossibleAnswer: handleImpossibleAnswer)
-        try HeadCommand.run(files: input, load: { try QuestionAnswerer(directory: model.url) }) { reader, line, _ in
+        try HeadCommand.run(files: input, load: { try QuestionAnswerer(directory: model.url, kernel: kernel.kernel) }) { reader, line, _ in
             try reader.answer(question: question, context: line.text, options: options).map { a -> [String: Any] in
                 ["answer": a.answer, "score": a.score, "start": a.start, "end": a.end]
             }

@@ -23,6 +23,49 @@ import Testing
         #expect(got.map { $0.map { $0.int("token") } } == want.map { $0.map { $0.int("token") } })
     }
 
+    /// `--kernel naive` runs every matrix product in plain Swift; the pipeline's answer must not change.
+    @Test(arguments: ["fill-mask", "nsp", "ner", "qa"])
+    func naiveKernelAgreesWithBLAS(command: String) throws {
+        let (model, input, extra): (String, String, [String]) = switch command {
+        case "fill-mask": ("mlm", "Paris is the [MASK] of France.\n", [])
+        case "nsp": ("nsp", "The cat sat down.\tIt purred.\n", [])
+        case "ner": ("ner-bio", "John Smith lives in New York.\n", ["--aggregation", "simple"])
+        default: ("qa", "John Smith, a student from London, walked there every day.\n", ["--question", "Who walked there?"])
+        }
+        func run(_ kernel: String) throws -> [Any] {
+            let r = try CLI.run("bert", [command, "--model", Self.model(model), "--kernel", kernel] + extra, stdin: input)
+            #expect(r.status == 0, "\(command) --kernel \(kernel): \(r.stderr)")
+            return try r.jsonLines()
+        }
+        let blas = try run("blas"), naive = try run("naive")
+        #expect(blas.count == 1 && naive.count == 1)
+        // Same labels, tokens and spans; scores within 1e-4.
+        #expect(Self.shape(blas) == Self.shape(naive))
+        let diff = zip(Self.numbers(blas), Self.numbers(naive)).map { abs($0 - $1) }.max() ?? 0
+        #expect(diff <= 1e-4, "\(command): max score difference \(diff)")
+        #expect(!Self.numbers(blas).isEmpty)
+    }
+
+    /// Every non-numeric leaf of a JSON value, in order.
+    static func shape(_ value: Any) -> [String] {
+        switch value {
+        case let a as [Any]: return a.flatMap(shape)
+        case let d as [String: Any]: return d.keys.sorted().flatMap { [$0] + shape(d[$0] as Any) }
+        case is NSNumber where !(value is Bool): return []
+        default: return ["\(value)"]
+        }
+    }
+
+    /// Every numeric leaf of a JSON value, in order (integers such as token ids included).
+    static func numbers(_ value: Any) -> [Double] {
+        switch value {
+        case let a as [Any]: return a.flatMap(numbers)
+        case let d as [String: Any]: return d.keys.sorted().flatMap { numbers(d[$0] as Any) }
+        case let n as NSNumber: return [n.doubleValue]
+        default: return []
+        }
+    }
+
     @Test func qaReportsEmptyContextAndQuestion() throws {
         let r = try CLI.run("bert", ["qa", "--model", Self.model("qa"), "--question", "Who walked there?", "--top-k", "2"],
                             stdin: "John Smith, a student from London, walked there every day.\n\nMary walked.\n")

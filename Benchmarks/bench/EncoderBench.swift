@@ -92,7 +92,7 @@ struct EncoderBench: ParsableCommand {
 
     /// 32 × 128 token ids in [1000, V) from a fixed seed, with [CLS] first and [SEP] last.
     func fixedBatch(tokenizer: BertTokenizer, vocab: Int) -> [Encoding] {
-        var rng = SplitMix(seed: 0)
+        var rng = SplitMix64(seed: 0)
         return (0..<32).map { _ in
             var ids = (0..<128).map { _ in Int32(1000 + Int(rng.next() % UInt64(max(vocab - 1000, 1)))) }
             ids[0] = tokenizer.specialTokens.cls

@@ -53,7 +53,7 @@ struct GemmBench: ParsableCommand {
     }
 
     func measure(m: Int, n: Int, k: Int) -> [String: Any] {
-        var rng = SplitMix(seed: UInt64(m * 31 + n * 7 + k))
+        var rng = SplitMix64(seed: UInt64(m * 31 + n * 7 + k))
         let a = (0..<(m * k)).map { _ in rng.nextFloat() }
         let w = (0..<(n * k)).map { _ in rng.nextFloat() }
         var c = [Float](repeating: 0, count: m * n)
@@ -110,17 +110,7 @@ func round2(_ x: Double) -> Double { (x * 100).rounded() / 100 }
 func fmt(_ x: Any?) -> String { String(format: "%.2f", x as? Double ?? 0) }
 func pad(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
 
-/// A small deterministic generator for benchmark inputs.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [-1, 1).
+extension SplitMix64 {
+    /// Uniform in [-1, 1), for benchmark inputs.
     mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 24) * 2 - 1 }
 }

@@ -64,14 +64,15 @@ final class Report {
     }
 }
 
-/// Writes one JSON value per line to stdout, flushing each so results stream.
+/// Writes one JSON value per line to stdout, flushing each so results stream. Object keys are
+/// sorted, so the same input always gives byte-identical output.
 enum JSONLines {
     static func write(_ object: Any) {
         guard JSONSerialization.isValidJSONObject(object) || !(object is [String: Any] || object is [Any]) else {
             FileHandle.standardError.write(Data("error: internal: not JSON-serializable\n".utf8))
             return
         }
-        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.fragmentsAllowed, .withoutEscapingSlashes]) {
+        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.fragmentsAllowed, .withoutEscapingSlashes, .sortedKeys]) {
             FileHandle.standardOutput.write(data)
             FileHandle.standardOutput.write(Data("\n".utf8))
         }

@@ -46,16 +46,16 @@ struct ClassifyCommand: ParsableCommand {
     @Option(name: .long, help: "jsonl, csv or table. (default: table when stdout is a terminal, else jsonl)")
     var format: Format?
 
-    @Option(name: .long, help: ArgumentHelp("Keep only the k best labels in \"scores\". (default: every label)", valueName: "k"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Keep only the k best labels in \"scores\". (default: every label)", valueName: "k"))
     var topK: Int?
 
-    @Option(name: .long, help: "Windows per forward pass.")
+    @Option(name: .long, parsing: .unconditional, help: "Windows per forward pass.")
     var batchSize: Int = 32
 
-    @Option(name: .long, help: "Files larger than this many bytes get an error record.")
+    @Option(name: .long, parsing: .unconditional, help: "Files larger than this many bytes get an error record.")
     var maxBytes: Int = DocumentReader.defaultMaxBytes
 
-    @Option(name: .long, help: "Documents classified per step; each step's results are written before the next starts.")
+    @Option(name: .long, parsing: .unconditional, help: "Documents classified per step; each step's results are written before the next starts.")
     var step: Int = 64
 
     func validate() throws {

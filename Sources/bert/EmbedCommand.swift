@@ -27,11 +27,11 @@ struct EmbedCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "L2-normalize the vectors. Default: on when modules.json lists a Normalize module, else off.")
     var normalize: Bool?
 
-    @Option(help: ArgumentHelp("Truncate to this many tokens, [CLS] and [SEP] included. Default: max_seq_length from sentence_bert_config.json, else the tokenizer's model_max_length (capped by max_position_embeddings).",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Truncate to this many tokens, [CLS] and [SEP] included. Default: max_seq_length from sentence_bert_config.json, else the tokenizer's model_max_length (capped by max_position_embeddings).",
                                valueName: "n"))
     var maxLength: Int?
 
-    @Option(help: ArgumentHelp("Lines per forward pass.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Lines per forward pass.", valueName: "n"))
     var batchSize: Int = 32
 
     @OptionGroup var kernel: KernelOptions

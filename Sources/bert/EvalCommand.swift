@@ -25,16 +25,16 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "all, train or validation.")
     var split: Split = .all
 
-    @Option(name: .long, help: "Validation fraction for --split. (default: the head's training value, else 0.2)")
+    @Option(name: .long, parsing: .unconditional, help: "Validation fraction for --split. (default: the head's training value, else 0.2)")
     var validationSplit: Double?
 
-    @Option(name: .long, help: "Split seed for --split. (default: the head's training value, else 42)")
+    @Option(name: .long, parsing: .unconditional, help: "Split seed for --split. (default: the head's training value, else 42)")
     var seed: UInt64?
 
     @Option(name: .long, help: "chunk or truncate.")
     var longText: LongTextMode = .chunk
 
-    @Option(name: .long, help: "Windows per forward pass.")
+    @Option(name: .long, parsing: .unconditional, help: "Windows per forward pass.")
     var batchSize: Int = 32
 
     @Flag(name: .long, help: "Print the metrics as one JSON object.")

@@ -17,7 +17,7 @@ struct FillMaskCommand: ParsableCommand {
 
     @OptionGroup var kernel: KernelOptions
 
-    @Option(name: .long, help: ArgumentHelp("Candidates per mask.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Candidates per mask.", valueName: "n"))
     var topK: Int = 5
 
     @Option(name: .long, help: ArgumentHelp("""

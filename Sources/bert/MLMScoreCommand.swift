@@ -27,7 +27,7 @@ struct MLMScore: ParsableCommand {
     @Flag(name: .long, help: "Also print one record per example, in input order. Default: off.")
     var perExample = false
 
-    @Option(name: .long, help: ArgumentHelp("Examples per forward pass.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Examples per forward pass.", valueName: "n"))
     var batchSize = 16
 
     @OptionGroup var input: InputFiles

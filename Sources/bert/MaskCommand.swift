@@ -22,22 +22,22 @@ struct Mask: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(name: .long, help: ArgumentHelp("Share of tokens to select (mlm_probability), in [0, 1].", valueName: "p"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Share of tokens to select (mlm_probability), in [0, 1].", valueName: "p"))
     var probability = 0.15
 
-    @Option(name: .long, help: ArgumentHelp("Share of selected tokens set to [MASK].", valueName: "p"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Share of selected tokens set to [MASK].", valueName: "p"))
     var maskFraction = 0.8
 
-    @Option(name: .long, help: ArgumentHelp("Share of selected tokens set to a random id.", valueName: "p"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Share of selected tokens set to a random id.", valueName: "p"))
     var randomFraction = 0.1
 
     @Flag(name: .long, help: "Whole-word masking (DataCollatorForWholeWordMask). Default: off.")
     var wholeWord = false
 
-    @Option(name: .long, help: ArgumentHelp("Random seed.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Random seed.", valueName: "n"))
     var seed: UInt64 = 12345
 
-    @Option(name: .long, help: ArgumentHelp("Truncate each line to this many tokens, [CLS]/[SEP] included. Default: the tokenizer's model_max_length.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Truncate each line to this many tokens, [CLS]/[SEP] included. Default: the tokenizer's model_max_length.", valueName: "n"))
     var maxLength: Int?
 
     @OptionGroup var input: InputFiles

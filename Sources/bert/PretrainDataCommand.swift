@@ -21,22 +21,22 @@ struct PretrainData: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(name: .long, help: ArgumentHelp("Longest example, [CLS] and both [SEP] included (at least 5).", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Longest example, [CLS] and both [SEP] included (at least 5).", valueName: "n"))
     var maxSeqLength = 128
 
-    @Option(name: .long, help: ArgumentHelp("Random seed (the default is google-research's).", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Random seed (the default is google-research's).", valueName: "n"))
     var seed: UInt64 = 12345
 
-    @Option(name: .long, help: ArgumentHelp("Passes over the corpus, each with new random choices.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Passes over the corpus, each with new random choices.", valueName: "n"))
     var dupeFactor = 10
 
-    @Option(name: .long, help: ArgumentHelp("Probability of a shorter random target length for a document.", valueName: "p"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Probability of a shorter random target length for a document.", valueName: "p"))
     var shortSeqProb = 0.1
 
-    @Option(name: .long, help: ArgumentHelp("Share of tokens to mask.", valueName: "p"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Share of tokens to mask.", valueName: "p"))
     var maskedLMProb = 0.15
 
-    @Option(name: .long, help: ArgumentHelp("Most masked positions per example.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Most masked positions per example.", valueName: "n"))
     var maxPredictionsPerSeq = 20
 
     @Flag(name: .long, help: "Mask whole words (a token and its ## pieces together). Default: off.")

@@ -20,19 +20,19 @@ struct QACommand: ParsableCommand {
     @Option(name: .long, help: "The question asked of every context.")
     var question: String
 
-    @Option(name: .long, help: ArgumentHelp(
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
         "Tokens per window, question included (default: the model's maximum length, at most 384).",
         valueName: "n"))
     var maxSeqLen: Int?
 
-    @Option(name: .long, help: ArgumentHelp(
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
         "Tokens of overlap between context windows (default: min(max-seq-len / 2, 128)).", valueName: "n"))
     var docStride: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Longest answer, in tokens.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Longest answer, in tokens.", valueName: "n"))
     var maxAnswerLen: Int = 15
 
-    @Option(name: .long, help: ArgumentHelp("Answers per context, best first.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Answers per context, best first.", valueName: "n"))
     var topK: Int = 1
 
     @Flag(name: .long, help: "Also consider the empty answer (\"\" at 0..0) when no span is likely. Off by default.")

@@ -21,7 +21,7 @@ struct Tokenize: ParsableCommand {
     @Flag(name: .long, help: "Each line is a pair 'A<TAB>B' (split at the first tab). Default: off.")
     var pair = false
 
-    @Option(name: .long, help: ArgumentHelp(
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(
         "Truncate to this many tokens, special tokens included. Default: no truncation (or the tokenizer's model_max_length when only --truncation is given).",
         valueName: "n"))
     var maxLength: Int?

@@ -30,13 +30,13 @@ struct TrainHeadCommand: ParsableCommand {
     @Option(name: .long, help: "newton (logistic regression) or ridge.")
     var solver: HeadTrainer.Solver = .newton
 
-    @Option(name: .long, help: ArgumentHelp("λ, the L2 penalty on the weights; scikit-learn's C = 1/λ (ridge: alpha = λ).", valueName: "λ"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("λ, the L2 penalty on the weights; scikit-learn's C = 1/λ (ridge: alpha = λ).", valueName: "λ"))
     var regularization: Float = 1
 
-    @Option(name: .long, help: "Fraction of each label held out for validation, in [0, 1).")
+    @Option(name: .long, parsing: .unconditional, help: "Fraction of each label held out for validation, in [0, 1).")
     var validationSplit: Double = 0.2
 
-    @Option(name: .long, help: "Seed of the split.")
+    @Option(name: .long, parsing: .unconditional, help: "Seed of the split.")
     var seed: UInt64 = 42
 
     @Option(name: .long, help: "chunk: every overlapping window of a long document; truncate: first window only.")
@@ -48,10 +48,10 @@ struct TrainHeadCommand: ParsableCommand {
     @Flag(name: .long, inversion: .prefixedNo, help: "L2-normalize embeddings. (default: from modules.json, else no)")
     var normalize: Bool?
 
-    @Option(name: .long, help: "Tokens per window. (default: max_seq_length of the sentence-transformers config, else the tokenizer's model_max_length capped by max_position_embeddings)")
+    @Option(name: .long, parsing: .unconditional, help: "Tokens per window. (default: max_seq_length of the sentence-transformers config, else the tokenizer's model_max_length capped by max_position_embeddings)")
     var maxLength: Int?
 
-    @Option(name: .long, help: "Windows per forward pass.")
+    @Option(name: .long, parsing: .unconditional, help: "Windows per forward pass.")
     var batchSize: Int = 32
 
     @Option(name: .long, help: ArgumentHelp("Also write every window's features as JSON lines {document, split, label, weight, embedding}, for scripts/yardstick_sklearn.py.", valueName: "file"))

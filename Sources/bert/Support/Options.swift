@@ -10,6 +10,17 @@ struct ModelOptions: ParsableArguments {
     var model: String
 
     var url: URL { URL(fileURLWithPath: model) }
+
+    /// Fails fast, before any input is read, when `--model` is not a folder at all.
+    func validate() throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory) else {
+            throw ValidationError("--model \(model): no such folder")
+        }
+        guard isDirectory.boolValue else {
+            throw ValidationError("--model \(model): is a file; give the model folder that holds config.json and the weights")
+        }
+    }
 }
 
 /// `[FILE...]`: input files read one item per line; none, or `-`, means standard input.

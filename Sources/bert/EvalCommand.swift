@@ -40,6 +40,13 @@ struct EvalCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the metrics as one JSON object.")
     var json = false
 
+    func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if let validationSplit, !(0 ..< 1).contains(validationSplit) {
+            throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)")
+        }
+    }
+
     func run() throws {
         let report = Report()
         let classifier = try DocumentClassifier(directory: model.url, batchSize: batchSize)

@@ -60,6 +60,13 @@ struct TrainHeadCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the training report as JSON.")
     var json = false
 
+    func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2 ([CLS] and [SEP]), got \(maxLength)") }
+        if !(0 ..< 1).contains(validationSplit) { throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)") }
+        if !(regularization > 0) || !regularization.isFinite { throw ValidationError("--regularization must be a positive number, got \(regularization)") }
+    }
+
     func run() throws {
         let report = Report()
         let dataset = try data.load(report: report)

@@ -46,6 +46,12 @@ enum TokenizerJSON {
         let bytes: [UInt8]
         let path: String
         var i = 0
+        /// Open arrays and objects around the current value.
+        var depth = 0
+        /// Deepest nesting accepted, as serde_json's default recursion limit (what `tokenizers`
+        /// parses tokenizer.json with); a real tokenizer.json nests about 6 deep. Bounds the
+        /// recursion so a hostile file cannot overflow the stack.
+        static let maxDepth = 128
 
         init(bytes: [UInt8], path: String) {
             self.bytes = bytes
@@ -63,6 +69,12 @@ enum TokenizerJSON {
         mutating func value() throws -> TokenizerJSON {
             skipSpace()
             guard i < bytes.count else { throw error("unexpected end") }
+            let opens = bytes[i] == UInt8(ascii: "{") || bytes[i] == UInt8(ascii: "[")
+            if opens {
+                guard depth < Self.maxDepth else { throw error("nested deeper than \(Self.maxDepth) levels") }
+                depth += 1
+            }
+            defer { if opens { depth -= 1 } }
             switch bytes[i] {
             case UInt8(ascii: "{"):
                 i += 1

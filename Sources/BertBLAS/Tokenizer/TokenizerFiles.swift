@@ -168,9 +168,9 @@ enum TokenizerFiles {
                 def.single = try template(pp["single"], path: path)
                 def.pair = try template(pp["pair"], path: path)
                 for (name, value) in pp["special_tokens"]?.members ?? [] {
-                    guard let ids = value["ids"]?.array, ids.count == 1, let id = ids[0].int else {
+                    guard let ids = value["ids"]?.array, ids.count == 1, let id = ids[0].int, id >= 0, id < idLimit else {
                         throw BertError(.unsupported,
-                                        "\(path): post_processor special token \(name) must map to one id")
+                                        "\(path): post_processor special token \(name) must map to one valid id")
                     }
                     def.templateIds[name] = Int32(id)
                 }
@@ -212,12 +212,19 @@ enum TokenizerFiles {
         guard let items = value?.array else {
             throw BertError(.invalidFile, "\(path): post_processor template is not a list")
         }
+        func typeId(_ piece: TokenizerJSON) throws -> Int32 {
+            guard let value = piece["type_id"] else { return 0 }
+            guard let n = value.int, let id = Int32(exactly: n), id >= 0 else {
+                throw BertError(.invalidFile, "\(path): post_processor template type_id is not an integer in 0...\(Int32.max)")
+            }
+            return id
+        }
         return try items.map { item in
             if let s = item["SpecialToken"], let id = s["id"]?.string {
-                return .special(id, typeId: Int32(s["type_id"]?.int ?? 0))
+                return .special(id, typeId: try typeId(s))
             }
             if let s = item["Sequence"], let id = s["id"]?.string {
-                return .sequence(id == "A" ? 0 : 1, typeId: Int32(s["type_id"]?.int ?? 0))
+                return .sequence(id == "A" ? 0 : 1, typeId: try typeId(s))
             }
             throw BertError(.invalidFile, "\(path): unknown post_processor template piece")
         }

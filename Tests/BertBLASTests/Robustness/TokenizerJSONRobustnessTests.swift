@@ -31,4 +31,34 @@ import Testing
             #expect(throws: BertError.self) { try TokenizerJSON.parse(Array(bad.utf8), path: "s.json") }
         }
     }
+
+    /// A copy of the tiny model's tokenizer.json with `edit` applied, loaded from a fresh folder.
+    static func loadEdited(_ edit: (String) -> String) throws -> Result<BertTokenizer, BertError> {
+        let text = try String(contentsOf: tiny.appendingPathComponent("tokenizer.json"), encoding: .utf8)
+        let edited = edit(text)
+        #expect(edited != text)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bertblas-tok-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(edited.utf8).write(to: dir.appendingPathComponent("tokenizer.json"))
+        do { return .success(try BertTokenizer(directory: dir)) } catch let e as BertError { return .failure(e) }
+    }
+
+    /// Before: a template `type_id` or post-processor special-token id beyond Int32 trapped in
+    /// `Int32(_:)`.
+    @Test func outOfRangeTemplateIdsThrow() throws {
+        let typeId = try Self.loadEdited { $0.replacingOccurrences(of: "\"type_id\": 1", with: "\"type_id\": 3000000000") }
+        guard case .failure(let e1) = typeId else { Issue.record("loaded"); return }
+        #expect(e1.message.contains("tokenizer.json") && e1.message.contains("type_id"), "\(e1.message)")
+
+        let text = try String(contentsOf: Self.tiny.appendingPathComponent("tokenizer.json"), encoding: .utf8)
+        guard let range = text.range(of: #""ids": \[\s*\d+"#, options: .regularExpression) else {
+            Issue.record("no special_tokens ids in the tiny tokenizer.json"); return
+        }
+        for bad in ["3000000000", "-1", "8000000000000000"] {
+            let ids = try Self.loadEdited { $0.replacingCharacters(in: range, with: "\"ids\": [\(bad)") }
+            guard case .failure(let e2) = ids else { Issue.record("loaded with id \(bad)"); continue }
+            #expect(e2.message.contains("tokenizer.json") && e2.message.contains("post_processor"), "\(e2.message)")
+        }
+    }
 }

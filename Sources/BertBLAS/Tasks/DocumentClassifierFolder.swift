@@ -276,42 +276,18 @@ enum SafetensorsF32 {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// Reads every tensor through the library's one validated safetensors parser
+    /// (`SafeTensors.parseHeader`: header length, offsets, overlap and overflow-checked shapes).
     static func read(_ url: URL) throws -> [String: Tensor] {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw BertError(.io, "\(url.path): \(error.localizedDescription)")
-        }
-        guard data.count >= 8 else { throw BertError(.invalidFile, "\(url.path): \(data.count) bytes, too short for a safetensors header") }
-        var length: UInt64 = 0
-        for i in 0..<8 { length |= UInt64(data[data.startIndex + i]) << (8 * UInt64(i)) }
-        guard length <= UInt64(data.count - 8) else {
-            throw BertError(.invalidFile, "\(url.path): header length \(length) beyond the file (\(data.count) bytes)")
-        }
-        let headerEnd = 8 + Int(length)
-        let object = try? JSONSerialization.jsonObject(with: data[(data.startIndex + 8)..<(data.startIndex + headerEnd)])
-        guard let header = object as? [String: Any] else {
-            throw BertError(.invalidFile, "\(url.path): the header is not a JSON object")
-        }
-        let body = data.count - headerEnd
+        let file = try MappedFile(url: url)
+        let entries = try SafeTensors.parseHeader(file)
         var out: [String: Tensor] = [:]
-        for (name, value) in header where name != "__metadata__" {
-            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
-                  let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
-                throw BertError(.invalidFile, "\(url.path): tensor '\(name)' has a malformed header entry")
-            }
-            guard dtype == "F32" else { throw BertError(.invalidFile, "\(url.path): tensor '\(name)' is \(dtype), expected F32") }
-            let count = shape.reduce(1, *)
-            guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[1] <= body, offsets[1] - offsets[0] == count * 4 else {
-                throw BertError(.invalidFile, "\(url.path): tensor '\(name)' shape \(shape) disagrees with data_offsets \(offsets) (data is \(body) bytes)")
-            }
-            var values = [Float](repeating: 0, count: count)
-            let start = data.startIndex + headerEnd + offsets[0]
-            for i in 0..<count {
-                var bits: UInt32 = 0
-                for b in 0..<4 { bits |= UInt32(data[start + 4 * i + b]) << (8 * UInt32(b)) }
-                values[i] = Float(bitPattern: bits)
-            }
-            out[name] = Tensor(shape: shape, values: values)
+        for (name, entry) in entries {
+            guard entry.dtype == "F32" else { throw BertError(.invalidFile, "\(url.path): tensor '\(name)' is \(entry.dtype), expected F32") }
+            let raw = UnsafeRawBufferPointer(rebasing: file.bytes[entry.byteRange])
+            var values = [Float](repeating: 0, count: entry.elementCount)
+            values.withUnsafeMutableBytes { _ = raw.copyBytes(to: $0) }
+            out[name] = Tensor(shape: entry.shape, values: values)
         }
         return out
     }

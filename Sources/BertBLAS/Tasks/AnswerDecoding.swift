@@ -65,7 +65,8 @@ struct AnswerDecoder {
 
     func decode(windows: [AnswerWindow], context: String) -> [Answer] {
         let source = CodePointText(context)
-        let preTopK = options.topK * 2 + 10
+        // Saturating: `topK` and `maxAnswerLen` come from callers (e.g. --top-k) and may be huge.
+        let preTopK = options.topK > (Int.max - 10) / 2 ? Int.max : options.topK * 2 + 10
         var minNullScore: Float = 1_000_000
         var answers: [Answer] = []
         for window in windows {
@@ -85,7 +86,7 @@ struct AnswerDecoder {
             // The band of the outer product: start ≤ end < start + maxAnswerLen.
             var spans: [(s: Int, e: Int, score: Float)] = []
             for s in 0..<n where allowed[s] && start[s] > 0 {
-                for e in s..<min(n, s + options.maxAnswerLen) where allowed[e] {
+                for e in s..<(s + min(n - s, max(options.maxAnswerLen, 0))) where allowed[e] {
                     let score = start[s] * end[e]
                     if score > 0 { spans.append((s, e, score)) }
                 }

@@ -66,9 +66,12 @@ public final class MaskFiller: Sendable {
     ///   - targets: candidate token ids (from `targetIds`); nil (default) means the whole vocabulary.
     /// - Returns: one list of candidates per mask, in text order, best first.
     /// - Throws: `BertError.invalidInput` when `text` has no mask token, is longer than the model
-    ///   takes, or `topK` is not positive.
+    ///   takes, `topK` is not positive, or a target id is outside the vocabulary.
     public func fill(_ text: String, topK: Int = 5, targets: [Int]? = nil) throws -> [[MaskFill]] {
         guard topK >= 1 else { throw BertError(.invalidInput, "--top-k must be at least 1, got \(topK)") }
+        if let bad = targets?.first(where: { $0 < 0 || $0 >= head.vocabularySize }) {
+            throw BertError(.invalidInput, "--targets: token id \(bad) is outside the vocabulary (\(head.vocabularySize) ids)")
+        }
         let encoding = backbone.tokenizer.encode(text)
         let positions = encoding.ids.indices.filter { encoding.ids[$0] == maskId }
         guard !positions.isEmpty else {

@@ -22,6 +22,24 @@ import Testing
         }
     }
 
+    /// Before: a target id outside the vocabulary indexed past the probabilities and trapped.
+    @Test func maskFillerRejectsOutOfVocabularyTargets() throws {
+        let filler = try MaskFiller(directory: Self.model("mlm"))
+        let text = "the man went to the [MASK] ."
+        for bad in [[-1], [Int.max], [5, 1_000_000_000]] {
+            do {
+                _ = try filler.fill(text, targets: bad)
+                Issue.record("accepted targets \(bad)")
+            } catch let error as BertError {
+                #expect(error.kind == .invalidInput)
+                #expect(error.message.contains("--targets"), "\(error.message)")
+            }
+        }
+        #expect(try filler.fill(text, topK: .max, targets: [5, 6]).first?.count == 2)
+        #expect(try filler.fill(text, targets: []).first?.isEmpty == true)
+        #expect(throws: BertError.self) { try filler.fill(text, topK: 0) }
+    }
+
     @Test func emptyBatchesAndBadBatchSizes() throws {
         let classifier = try SequenceClassifier(directory: Self.model("cls-binary"))
         #expect(try classifier.classify([String]()).isEmpty)

@@ -11,7 +11,7 @@ struct NERCommand: ParsableCommand {
             Prints one JSON list per input line, as transformers' token-classification pipeline: \
             with --aggregation none, one {"entity","score","index","word","start","end"} per \
             token; otherwise {"entity_group","score","word","start","end"} per entity. start and \
-            end are character (code point) offsets into the line.
+            end are character (code point) offsets into the line. A blank line gives [].
             """)
 
     @OptionGroup var model: ModelOptions
@@ -41,7 +41,11 @@ struct NERCommand: ParsableCommand {
         let strategy = AggregationStrategy(rawValue: aggregation) ?? .none
         let ignore = Set(ignoreLabels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         try HeadCommand.run(files: input, load: { try TokenClassifier(directory: model.url, kernel: kernel.kernel) }) { tagger, line, _ in
-            try tagger.entities(in: line.text, aggregation: strategy, ignoreLabels: ignore).map { e -> [String: Any] in
+            // A blank line has no entities: [] as transformers' pipeline gives, not an error.
+            guard line.text.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
+                return [] as [Any]
+            }
+            return try tagger.entities(in: line.text, aggregation: strategy, ignoreLabels: ignore).map { e -> [String: Any] in
                 var record: [String: Any] = ["score": Double(e.score), "word": e.word, "start": e.start, "end": e.end]
                 if strategy == .none {
                     record["entity"] = e.label

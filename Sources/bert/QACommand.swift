@@ -45,12 +45,29 @@ struct QACommand: ParsableCommand {
         guard maxAnswerLen >= 1 else { throw ValidationError("--max-answer-len must be at least 1") }
         if let maxSeqLen, maxSeqLen < 4 { throw ValidationError("--max-seq-len must be at least 4") }
         if let docStride, docStride < 0 { throw ValidationError("--doc-stride must not be negative") }
+        if let maxSeqLen, let docStride, docStride > maxSeqLen {
+            throw ValidationError("--doc-stride \(docStride) is larger than --max-seq-len \(maxSeqLen)")
+        }
+        guard question.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
+            throw ValidationError("--question is empty")
+        }
     }
 
     func run() throws {
         let options = QuestionAnsweringOptions(maxSeqLen: maxSeqLen, docStride: docStride, maxAnswerLen: maxAnswerLen,
                                                topK: topK, handleImpossibleAnswer: handleImpossibleAnswer)
-        try HeadCommand.run(files: input, load: { try QuestionAnswerer(directory: model.url, kernel: kernel.kernel) }) { reader, line, _ in
+        let loaded = Result { try QuestionAnswerer(directory: model.url, kernel: kernel.kernel) }
+        // Window settings that no context can satisfy are option errors, found before any input.
+        if case .success(let reader) = loaded {
+            let windowLength = maxSeqLen ?? min(reader.maxLength, 384)
+            if windowLength > reader.maxLength {
+                throw ValidationError("--max-seq-len \(windowLength) exceeds the model's maximum length \(reader.maxLength)")
+            }
+            if let docStride, docStride > windowLength {
+                throw ValidationError("--doc-stride \(docStride) is larger than --max-seq-len \(windowLength)")
+            }
+        }
+        try HeadCommand.run(files: input, load: { try loaded.get() }) { reader, line, _ in
             try reader.answer(question: question, context: line.text, options: options).map { a -> [String: Any] in
                 ["answer": a.answer, "score": a.score, "start": a.start, "end": a.end]
             }

@@ -14,4 +14,18 @@ import Testing
         #expect(r.lines[1] == "[]" && r.lines[2] == "[]")
         #expect(r.lines[0].hasPrefix("[{"))
     }
+
+    @Test func qaWindowSettingsBeyondTheModelAreOptionErrors() throws {
+        // The qa checkpoint holds 128 positions. Before: one error record per context line.
+        let long = try CLI.run("bert", ["qa", "--model", Self.heads + "/qa", "--question", "who?", "--max-seq-len", "1000"],
+                               stdin: "a\nb\n")
+        #expect(long.status == CLIOptionErrorTests.usageError)
+        CLIOptionErrorTests.expectCleanFailure(long, mentions: "--max-seq-len 1000 exceeds the model's maximum length 128")
+        let stride = try CLI.run("bert", ["qa", "--model", Self.heads + "/qa", "--question", "who?", "--doc-stride", "200"],
+                                 stdin: "a\nb\n")
+        #expect(stride.status == CLIOptionErrorTests.usageError)
+        CLIOptionErrorTests.expectCleanFailure(stride, mentions: "--doc-stride 200 is larger than --max-seq-len 128")
+        let blank = try CLI.run("bert", ["qa", "--model", Self.heads + "/qa", "--question", "  "], stdin: "a\n")
+        CLIOptionErrorTests.expectCleanFailure(blank, mentions: "--question is empty")
+    }
 }

@@ -27,7 +27,7 @@ struct EmbedCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "L2-normalize the vectors. Default: on when modules.json lists a Normalize module, else off.")
     var normalize: Bool?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Truncate to this many tokens, [CLS] and [SEP] included. Default: max_seq_length from sentence_bert_config.json, else the tokenizer's model_max_length (capped by max_position_embeddings).",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Truncate to this many tokens, [CLS] and [SEP] included. Default: max_seq_length from sentence_bert_config.json, else the tokenizer's model_max_length. Never more than max_position_embeddings.",
                                valueName: "n"))
     var maxLength: Int?
 
@@ -59,6 +59,10 @@ struct EmbedCommand: ParsableCommand {
         }
         for note in embedder.notes {
             FileHandle.standardError.write(Data("note: \(model.model): \(note)\n".utf8))
+        }
+        if let maxLength, maxLength > embedder.maxLength {
+            FileHandle.standardError.write(Data(
+                "note: --max-length \(maxLength) is more than the model's \(embedder.maxLength) positions: using \(embedder.maxLength)\n".utf8))
         }
         if verbose {
             let pooling = embedder.pooling.map(\.rawValue).joined(separator: "+")

@@ -28,4 +28,14 @@ import Testing
         let blank = try CLI.run("bert", ["qa", "--model", Self.heads + "/qa", "--question", "  "], stdin: "a\n")
         CLIOptionErrorTests.expectCleanFailure(blank, mentions: "--question is empty")
     }
+
+    @Test func embedSaysWhenMaxLengthIsCapped() throws {
+        // all-MiniLM-L6-v2 has 512 positions; before, --max-length 100000 was capped silently.
+        let r = try CLI.run("bert", ["embed", "--model", Paths.miniLM.path, "--max-length", "100000"], stdin: "hello\n")
+        #expect(r.status == 0)
+        #expect(r.lines.count == 1)
+        #expect(r.stderr.contains("--max-length 100000 is more than the model's 512 positions: using 512"), "\(r.stderr)")
+        let quiet = try CLI.run("bert", ["embed", "--model", Paths.miniLM.path, "--max-length", "64"], stdin: "hello\n")
+        #expect(!quiet.stderr.contains("--max-length"))
+    }
 }

@@ -133,7 +133,7 @@ public final class BertTokenizer: Sendable {
     ///   - truncation: shorten to `maxLength` tokens, special tokens included; `nil` (default)
     ///     never truncates. Windows cut off with `stride` go to `overflowing`. Settings HF rejects
     ///     (`onlySecond` without a pair, a sequence too short to remove enough tokens, `maxLength`
-    ///     smaller than the special tokens) leave the encoding untruncated; a stride too large is
+    ///     smaller than the special tokens, a negative `stride`) leave the encoding untruncated; a stride too large is
     ///     clamped. Use `checkedEncode` to get an error instead.
     ///   - addSpecialTokens: add `[CLS]`/`[SEP]` (default true).
     /// - Returns: the encoding; an empty text gives `[CLS] [SEP]`.
@@ -215,6 +215,9 @@ public final class BertTokenizer: Sendable {
             if truncation.maxLength < added {
                 problem = BertError(.invalidInput,
                                     "--max-length \(truncation.maxLength) is smaller than the \(added) special tokens")
+            } else if truncation.stride < 0 {
+                // tokenizers' stride is a usize: a negative one is rejected, not applied.
+                problem = BertError(.invalidInput, "--stride must not be negative, got \(truncation.stride)")
             } else {
                 params.maxLength -= added
                 problem = Self.truncate(&a, &b, params)

@@ -134,13 +134,18 @@ public struct NSPExampleBuilder: Sendable {
     ///   - progress: called after each document with (documents done, documents × dupeFactor).
     /// - Returns: the examples in shuffled order.
     /// - Throws: `BertError.invalidInput` when the corpus is empty or has a single document
-    ///   (NotNext needs a second document; separate documents with blank lines).
+    ///   (NotNext needs a second document; separate documents with blank lines), or when
+    ///   `dupeFactor` is so large that documents × dupeFactor overflows.
     public func examples(from corpus: PretrainingCorpus, using rng: inout SeededRandom,
                          progress: ((Int, Int) -> Void)? = nil) throws -> [PretrainingExample] {
         try Self.checkCorpus(corpus)
-        let total = corpus.documents.count * options.dupeFactor
+        let (total, tooMany) = corpus.documents.count.multipliedReportingOverflow(by: options.dupeFactor)
+        let (tokens, tooManyTokens) = corpus.tokenCount.multipliedReportingOverflow(by: options.dupeFactor)
+        guard !tooMany, !tooManyTokens else {
+            throw BertError(.invalidInput, "dupe-factor \(options.dupeFactor) is too large for \(corpus.documents.count) documents of \(corpus.tokenCount) tokens")
+        }
         var examples: [PretrainingExample] = []
-        examples.reserveCapacity(corpus.tokenCount * options.dupeFactor / max(options.maxSeqLength - 3, 1) + 16)
+        examples.reserveCapacity(min(tokens / max(options.maxSeqLength - 3, 1) + 16, 1 << 20))
         var done = 0
         for _ in 0 ..< options.dupeFactor {
             for document in corpus.documents.indices {

@@ -28,4 +28,24 @@ import Testing
         }
         #expect(tokenizer.encodeBatch([text, ""], truncation: Truncation(maxLength: 6, stride: Int.min)).count == 2)
     }
+
+    /// Before: `documents × dupeFactor` overflowed for dupeFactor Int.max and trapped.
+    @Test func hugeDupeFactorThrows() throws {
+        let tokenizer = try BertTokenizer(directory: Self.tiny)
+        let special = tokenizer.specialTokens
+        let builder = try NSPExampleBuilder(options: NSPOptions(maxSeqLength: 16, dupeFactor: .max),
+                                            vocabulary: MaskingVocabulary(tokenizer: tokenizer),
+                                            clsId: special.cls, sepId: special.sep)
+        let corpus = PretrainingCorpus.parse(lines: ["the dog ran .", "a cat sat .", "", "the end .", "go home ."]) {
+            tokenizer.encode($0, addSpecialTokens: false).ids
+        }
+        var rng = SeededRandom(seed: 1)
+        do {
+            _ = try builder.examples(from: corpus, using: &rng)
+            Issue.record("dupe-factor Int.max accepted")
+        } catch let error as BertError {
+            #expect(error.kind == .invalidInput)
+            #expect(error.message.contains("dupe-factor"), "\(error.message)")
+        }
+    }
 }

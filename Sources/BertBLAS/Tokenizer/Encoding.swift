@@ -225,8 +225,8 @@ extension Encoding {
     /// Pads on the right to `length` (overflowing windows too), as `Encoding::pad`.
     mutating func pad(to length: Int, id: Int32, token: String) {
         for i in overflowing.indices { overflowing[i].pad(to: length, id: id, token: token) }
+        guard length > ids.count else { return }
         let n = length - ids.count
-        guard n > 0 else { return }
         ids += [Int32](repeating: id, count: n)
         typeIds += [Int32](repeating: 0, count: n)
         tokens += [String](repeating: token, count: n)

@@ -48,4 +48,15 @@ import Testing
             #expect(error.message.contains("dupe-factor"), "\(error.message)")
         }
     }
+
+    /// Before: `length - ids.count` overflowed for padding to Int.min and trapped.
+    @Test func paddingToANegativeLengthIsANoOp() throws {
+        let tokenizer = try BertTokenizer(directory: Self.tiny)
+        let texts = ["the dog", "a much longer text here"]
+        let plain = tokenizer.encodeBatch(texts)
+        for n in [Int.min, -1, 0] {
+            let padded = tokenizer.encodeBatch(texts, padding: .maxLength(n))
+            #expect(padded.map(\.ids) == plain.map(\.ids))
+        }
+    }
 }

@@ -94,7 +94,8 @@ public struct LinearHead: Sendable, Equatable {
         guard labelCount >= 2 else {
             throw BertError(.shape, "linear head: needs at least 2 labels, got \(labelCount)")
         }
-        guard inputSize > 0, weight.count == labelCount * inputSize else {
+        let (size, overflow) = labelCount.multipliedReportingOverflow(by: inputSize)
+        guard inputSize > 0, !overflow, weight.count == size else {
             throw BertError(.shape, "linear head: weight has \(weight.count) values, expected [\(labelCount), \(inputSize)]")
         }
         guard bias.count == labelCount else {

@@ -59,4 +59,13 @@ import Testing
             #expect(padded.map(\.ids) == plain.map(\.ids))
         }
     }
+
+    /// Before: `labelCount * inputSize` overflowed and trapped.
+    @Test func linearHeadWithOverflowingSizeThrows() throws {
+        for (labels, input) in [(Int.max / 2, 3), (3, Int.max), (1 << 32, 1 << 32)] {
+            #expect(throws: BertError.self) {
+                try LinearHead(weight: [1, 2, 3], bias: [0, 0, 0], labelCount: labels, inputSize: input)
+            }
+        }
+    }
 }

@@ -90,7 +90,12 @@ public final class SentenceEmbedder: Sendable {
                 throw BertError(.invalidInput, "max length \(maxLength) leaves no room for [CLS] and [SEP]")
             }
             self.maxLength = min(maxLength, positions)
-        } else if let stored = stConfig?["max_seq_length"] as? Int {
+        } else if let raw = stConfig?["max_seq_length"], !(raw is NSNull) {
+            // Below 2 there is no room for [CLS] and [SEP], and encode would silently not truncate.
+            guard let number = raw as? NSNumber, !(raw is Bool), let stored = Int(exactly: number.doubleValue),
+                  stored >= 2 else {
+                throw BertError(.invalidFile, "\(stFile.path): max_seq_length must be an integer of at least 2, got \(raw)")
+            }
             self.maxLength = min(stored, positions)
         } else {
             self.maxLength = min(tokenizer.modelMaxLength, positions)

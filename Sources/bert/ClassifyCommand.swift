@@ -31,31 +31,31 @@ struct ClassifyCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Files, folders, or '-' for standard input.", valueName: "path"))
     var paths: [String] = []
 
-    @Flag(name: .long, help: "Each line of each file is a document (blank lines get an error record).")
+    @Flag(name: .long, help: "Each line of each file is a document (blank lines get an error record). Default: off (each file is one document).")
     var lines = false
 
-    @Option(name: .long, help: ArgumentHelp("Each record of each CSV/TSV file is a document: the text of this header column.", valueName: "name"))
+    @Option(name: .long, help: ArgumentHelp("Each record of each CSV/TSV file is a document: the text of this header column. Default: none (each file is one document).", valueName: "name"))
     var csvColumn: String?
 
     @Option(name: .long, help: ArgumentHelp("Inside folders, only files whose name matches this pattern, e.g. '*.txt'. (default: every file)", valueName: "pattern"))
     var glob: String?
 
-    @Option(name: .long, help: "chunk: average the scores of overlapping windows; truncate: first window only.")
+    @Option(name: .long, help: ArgumentHelp("chunk: average the scores of overlapping windows; truncate: first window only.", valueName: "chunk|truncate"))
     var longText: LongTextMode = .chunk
 
-    @Option(name: .long, help: "jsonl, csv or table. (default: table when stdout is a terminal, else jsonl)")
+    @Option(name: .long, help: ArgumentHelp("Output format. (default: table when stdout is a terminal, else jsonl)", valueName: "jsonl|csv|table"))
     var format: Format?
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Keep only the k best labels in \"scores\". (default: every label)", valueName: "k"))
     var topK: Int?
 
-    @Option(name: .long, parsing: .unconditional, help: "Windows per forward pass.")
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Windows per forward pass.", valueName: "n"))
     var batchSize: Int = 32
 
-    @Option(name: .long, parsing: .unconditional, help: "Files larger than this many bytes get an error record.")
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Files larger than this many bytes get an error record.", valueName: "bytes"))
     var maxBytes: Int = DocumentReader.defaultMaxBytes
 
-    @Option(name: .long, parsing: .unconditional, help: "Documents classified per step; each step's results are written before the next starts.")
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Documents classified per step; each step's results are written before the next starts.", valueName: "n"))
     var step: Int = 64
 
     func validate() throws {

@@ -36,7 +36,7 @@ struct EmbedCommand: ParsableCommand {
 
     @OptionGroup var kernel: KernelOptions
 
-    @Flag(help: "Print the settings in use and the BLAS core on stderr.")
+    @Flag(help: "Print the settings in use and the BLAS core on stderr. Default: off.")
     var verbose = false
 
     @OptionGroup var input: InputFiles

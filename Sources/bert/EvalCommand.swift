@@ -22,22 +22,22 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var data: DataOptions
 
-    @Option(name: .long, help: "all, train or validation.")
+    @Option(name: .long, help: ArgumentHelp("Which documents to evaluate: all, or the train or validation part of the split.", valueName: "all|train|validation"))
     var split: Split = .all
 
-    @Option(name: .long, parsing: .unconditional, help: "Validation fraction for --split. (default: the head's training value, else 0.2)")
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Validation fraction for --split, in [0, 1). (default: the head's training value, else 0.2)", valueName: "fraction"))
     var validationSplit: Double?
 
-    @Option(name: .long, parsing: .unconditional, help: "Split seed for --split. (default: the head's training value, else 42)")
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Split seed for --split. (default: the head's training value, else 42)", valueName: "n"))
     var seed: UInt64?
 
-    @Option(name: .long, help: "chunk or truncate.")
+    @Option(name: .long, help: ArgumentHelp("chunk: average the scores of overlapping windows; truncate: first window only.", valueName: "chunk|truncate"))
     var longText: LongTextMode = .chunk
 
-    @Option(name: .long, parsing: .unconditional, help: "Windows per forward pass.")
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Windows per forward pass.", valueName: "n"))
     var batchSize: Int = 32
 
-    @Flag(name: .long, help: "Print the metrics as one JSON object.")
+    @Flag(name: .long, help: "Print the metrics as one JSON object. Default: off (a table).")
     var json = false
 
     func validate() throws {

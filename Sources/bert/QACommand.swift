@@ -17,7 +17,7 @@ struct QACommand: ParsableCommand {
 
     @OptionGroup var kernel: KernelOptions
 
-    @Option(name: .long, help: "The question asked of every context.")
+    @Option(name: .long, help: ArgumentHelp("The question asked of every context. Required.", valueName: "text"))
     var question: String
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(

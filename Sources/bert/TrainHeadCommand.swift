@@ -24,40 +24,40 @@ struct TrainHeadCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var data: DataOptions
 
-    @Option(name: .long, help: ArgumentHelp("The head folder to write.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("The head folder to write (created if needed). Required.", valueName: "dir"))
     var out: String
 
-    @Option(name: .long, help: "newton (logistic regression) or ridge.")
+    @Option(name: .long, help: ArgumentHelp("newton (logistic regression) or ridge.", valueName: "newton|ridge"))
     var solver: HeadTrainer.Solver = .newton
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("λ, the L2 penalty on the weights; scikit-learn's C = 1/λ (ridge: alpha = λ).", valueName: "λ"))
     var regularization: Float = 1
 
-    @Option(name: .long, parsing: .unconditional, help: "Fraction of each label held out for validation, in [0, 1).")
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Fraction of each label held out for validation, in [0, 1).", valueName: "fraction"))
     var validationSplit: Double = 0.2
 
-    @Option(name: .long, parsing: .unconditional, help: "Seed of the split.")
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Seed of the split.", valueName: "n"))
     var seed: UInt64 = 42
 
-    @Option(name: .long, help: "chunk: every overlapping window of a long document; truncate: first window only.")
+    @Option(name: .long, help: ArgumentHelp("chunk: every overlapping window of a long document; truncate: first window only.", valueName: "chunk|truncate"))
     var longText: LongTextMode = .chunk
 
-    @Option(name: .long, help: "mean, cls, max or mean_sqrt_len. (default: from the sentence-transformers files, else mean)")
+    @Option(name: .long, help: ArgumentHelp("Pooling: mean, cls, max or mean_sqrt_len. (default: from the sentence-transformers files, else mean)", valueName: "mode"))
     var pooling: PoolingMode?
 
     @Flag(name: .long, inversion: .prefixedNo, help: "L2-normalize embeddings. (default: from modules.json, else no)")
     var normalize: Bool?
 
-    @Option(name: .long, parsing: .unconditional, help: "Tokens per window. (default: max_seq_length of the sentence-transformers config, else the tokenizer's model_max_length capped by max_position_embeddings)")
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Tokens per window. (default: max_seq_length of the sentence-transformers config, else the tokenizer's model_max_length capped by max_position_embeddings)", valueName: "n"))
     var maxLength: Int?
 
-    @Option(name: .long, parsing: .unconditional, help: "Windows per forward pass.")
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Windows per forward pass.", valueName: "n"))
     var batchSize: Int = 32
 
-    @Option(name: .long, help: ArgumentHelp("Also write every window's features as JSON lines {document, split, label, weight, embedding}, for scripts/yardstick_sklearn.py.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Also write every window's features as JSON lines {document, split, label, weight, embedding}, for scripts/yardstick_sklearn.py. Default: not written.", valueName: "file"))
     var exportFeatures: String?
 
-    @Flag(name: .long, help: "Print the training report as JSON.")
+    @Flag(name: .long, help: "Print the training report as JSON. Default: off (text).")
     var json = false
 
     func validate() throws {

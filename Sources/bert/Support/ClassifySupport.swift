@@ -11,22 +11,22 @@ extension HeadTrainer.Solver: ExpressibleByArgument {}
 /// `--data PATH` and how to read it: shared by train-head and eval.
 struct DataOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "Labeled data: a folder with one subfolder of .txt files per label, a CSV/TSV with a header, or headerless 'label<TAB>text' lines.",
+        "Labeled data: a folder with one subfolder of .txt files per label, a CSV/TSV with a header, or headerless 'label<TAB>text' lines. Required.",
         valueName: "path"))
     var data: String
 
-    @Option(name: .long, help: "The text column of a CSV/TSV with a header.")
+    @Option(name: .long, help: ArgumentHelp("The text column of a CSV/TSV with a header.", valueName: "name"))
     var textColumn: String = "text"
 
-    @Option(name: .long, help: "The label column of a CSV/TSV with a header.")
+    @Option(name: .long, help: ArgumentHelp("The label column of a CSV/TSV with a header.", valueName: "name"))
     var labelColumn: String = "label"
 
     @Option(name: .long, parsing: .singleValue, help: ArgumentHelp(
-        "Drop the examples with this label (repeatable), e.g. Rotten Tomatoes' 'plot'. eval reuses the head's training exclusions when none is given.",
+        "Drop the examples with this label (repeatable), e.g. Rotten Tomatoes' 'plot'. Default: none (eval: the head's training exclusions).",
         valueName: "label"))
     var excludeLabel: [String] = []
 
-    @Option(name: .long, help: "Folder data: only files matching this glob.")
+    @Option(name: .long, help: ArgumentHelp("Folder data: only files matching this glob.", valueName: "pattern"))
     var dataGlob: String = "*.txt"
 
     func load(report: Report, excluded: [String]? = nil) throws -> LabeledDataset {

@@ -5,7 +5,7 @@ import Foundation
 /// `--model DIR`: shared by every command that loads a model folder.
 struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "A HuggingFace model folder (config.json, model.safetensors, tokenizer.json or vocab.txt).",
+        "A HuggingFace model folder (config.json, model.safetensors, tokenizer.json or vocab.txt). Required.",
         valueName: "dir"))
     var model: String
 

@@ -30,6 +30,9 @@ struct FillMaskCommand: ParsableCommand {
 
     func validate() throws {
         guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
+        if let targets, !targets.split(separator: ",").contains(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            throw ValidationError("--targets names no token (got \"\(targets)\")")
+        }
     }
 
     func run() throws {

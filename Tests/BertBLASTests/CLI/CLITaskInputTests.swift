@@ -39,3 +39,18 @@ import Testing
         #expect(!quiet.stderr.contains("--max-length"))
     }
 }
+
+/// `fill-mask --targets` that lists nothing is an option error.
+@Suite struct CLIFillMaskTargetsTests {
+    @Test func emptyTargetsIsAnOptionError() throws {
+        // Before: one {"error":"--targets names no token"} record per input line.
+        let r = try CLI.run("bert", ["fill-mask", "--model", Paths.golden("heads/models/mlm").path, "--targets", " , "],
+                            stdin: "a [MASK] b\nc [MASK]\n")
+        #expect(r.status == CLIOptionErrorTests.usageError)
+        CLIOptionErrorTests.expectCleanFailure(r, mentions: "--targets names no token")
+        let fine = try CLI.run("bert", ["fill-mask", "--model", Paths.golden("heads/models/mlm").path, "--targets", "the,"],
+                               stdin: "a [MASK] b\n")
+        #expect(fine.status == 0)
+        #expect(fine.lines.count == 1)
+    }
+}

@@ -64,8 +64,8 @@ struct Tokenize: ParsableCommand {
             var b: String?
             if pair {
                 guard let tab = a.utf8.firstIndex(of: 0x09) else {
-                    let message = "\(line.source):\(line.number): --pair needs 'A<TAB>B', found no tab"
-                    report.fail(message)
+                    let message = "--pair needs 'A<TAB>B', found no tab"
+                    report.fail("\(line.source):\(line.number): \(message)")
                     JSONLines.write(JSONLines.error(message, line: line))
                     return
                 }
@@ -76,9 +76,9 @@ struct Tokenize: ParsableCommand {
                 let encoding = try tokenizer.checkedEncode(a, pair: b, truncation: settings)
                 out.write(Data(Self.json(encoding).utf8))
             } catch {
-                let message = "\(line.source):\(line.number): \(error)"
-                report.fail(message)
-                JSONLines.write(JSONLines.error(message, line: line))
+                // The record carries source and line in their own fields, as every command's does.
+                report.fail("\(line.source):\(line.number): \(error)")
+                JSONLines.write(JSONLines.error("\(error)", line: line))
             }
         }
         try report.finish()

@@ -30,3 +30,15 @@ import Testing
         #expect(runs[0].stdout == runs[1].stdout && runs[1].stdout == runs[2].stdout)
     }
 }
+
+/// Error records say what went wrong in "error" and where in "source" and "line", in every command.
+@Suite struct CLIErrorRecordTests {
+    @Test func tokenizeErrorRecordDoesNotRepeatTheLocation() throws {
+        // Before: {"error":"-:2: --pair needs 'A<TAB>B', found no tab",...}, unlike the other commands.
+        let r = try CLI.run("bert", ["tokenize", "--model", Paths.miniLM.path, "--pair"], stdin: "a\tb\nno tab\n")
+        #expect(r.status != 0)
+        #expect(r.lines.count == 2)
+        #expect(r.lines.last == #"{"error":"--pair needs 'A<TAB>B', found no tab","line":2,"source":"-"}"#)
+        #expect(r.stderr.contains("error: -:2: --pair needs"))
+    }
+}

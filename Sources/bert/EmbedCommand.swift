@@ -53,9 +53,7 @@ struct EmbedCommand: ParsableCommand {
             embedder = try SentenceEmbedder(directory: model.url, kernel: kernel.kernel, pooling: pooling,
                                             normalize: normalize, maxLength: maxLength)
         } catch {
-            report.fail(HeadCommand.message(error))
-            try report.finish()
-            return
+            try report.abort(HeadCommand.message(error))
         }
         for note in embedder.notes {
             FileHandle.standardError.write(Data("note: \(model.model): \(note)\n".utf8))

@@ -42,9 +42,7 @@ struct MLMScore: ParsableCommand {
         do {
             scorer = try PretrainingScorer(directory: modelOptions.url, kernel: kernel.kernel)
         } catch {
-            report.fail("\(error)")
-            try report.finish()
-            return
+            try report.abort("\(error)")
         }
         var summary = ScoreSummary()
         var pending: [(TextLine, ScoringExample)] = []

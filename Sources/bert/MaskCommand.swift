@@ -65,9 +65,7 @@ struct Mask: ParsableCommand {
             policy.randomFraction = randomFraction
             masker = try MLMMasker(policy: policy, vocabulary: MaskingVocabulary(tokenizer: tokenizer))
         } catch {
-            report.fail("\(error)")
-            try report.finish()
-            return
+            try report.abort("\(error)")
         }
         let limit = maxLength ?? tokenizer.modelMaxLength
         let truncation = limit < Int.max ? Truncation(maxLength: limit) : nil

@@ -76,9 +76,7 @@ struct PretrainData: ParsableCommand {
             builder = try NSPExampleBuilder(options: options, vocabulary: MaskingVocabulary(tokenizer: tokenizer),
                                             clsId: tokenizer.specialTokens.cls, sepId: tokenizer.specialTokens.sep)
         } catch {
-            report.fail("\(error)")
-            try report.finish()
-            return
+            try report.abort("\(error)")
         }
 
         // Every file ends a document: a blank line goes between files.

@@ -13,10 +13,13 @@ enum HeadCommand {
                            _ body: (Model, TextLine, Report) throws -> Any) throws {
         let report = Report()
         let loaded = Result { try load() }
-        if case .failure(let error) = loaded { report.fail(message(error)) }
+        if case .failure(let error) = loaded {
+            FileHandle.standardError.write(Data("error: \(message(error))\n".utf8))
+        }
         files.forEachLine(report) { line in
             switch loaded {
             case .failure(let error):
+                report.countFailure()
                 JSONLines.write(JSONLines.error(message(error), line: line))
             case .success(let model):
                 do {

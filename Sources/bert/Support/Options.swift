@@ -66,6 +66,18 @@ final class Report {
         FileHandle.standardError.write(Data("error: \(message)\n".utf8))
     }
 
+    /// Counts an input that failed for a reason already reported (e.g. the model did not load).
+    func countFailure() {
+        failures += 1
+    }
+
+    /// Reports an error that stops the command before any input is processed (e.g. the model
+    /// did not load) and exits with status 1, without the "N input(s) failed" summary.
+    func abort(_ message: String) throws -> Never {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        throw ExitCode.failure
+    }
+
     /// Throws `ExitCode.failure` when anything failed; call it last.
     func finish() throws {
         if failures > 0 {

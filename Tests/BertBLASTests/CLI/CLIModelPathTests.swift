@@ -30,3 +30,38 @@ import Testing
         #expect(!r.stderr.contains("NSCocoaErrorDomain"))
     }
 }
+
+/// A model folder that does not load stops the command with one clear error, and the failure
+/// count at the end counts inputs, not the model.
+@Suite struct CLIModelLoadFailureTests {
+    static func folderWithoutWeights() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bertblas-noweights-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for name in ["config.json", "tokenizer.json"] {
+            try FileManager.default.copyItem(at: Paths.miniLM.appendingPathComponent(name), to: dir.appendingPathComponent(name))
+        }
+        return dir
+    }
+
+    @Test func embedDoesNotCallTheModelAFailedInput() throws {
+        let dir = try Self.folderWithoutWeights()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run("bert", ["embed", "--model", dir.path], stdin: "a\nb\n")
+        #expect(r.status == 1)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr.contains("model.safetensors"))
+        // Before: "1 input(s) failed", though no input was read.
+        #expect(!r.stderr.contains("input(s) failed"), "\(r.stderr)")
+    }
+
+    @Test func headCommandCountsEveryLineItCouldNotAnswer() throws {
+        let dir = try Self.folderWithoutWeights()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run("bert", ["ner", "--model", dir.path], stdin: "a\nb\nc\n")
+        #expect(r.status == 1)
+        #expect(r.lines.count == 3)
+        // Before: "1 input(s) failed" for three error records.
+        #expect(r.stderr.contains("3 input(s) failed"), "\(r.stderr)")
+        #expect(r.stderr.components(separatedBy: "model.safetensors").count == 2, "one message: \(r.stderr)")
+    }
+}

@@ -52,7 +52,8 @@ public final class BertModel: Sendable {
     /// `maxLength` tokens each.
     ///
     /// - Throws: `BertError.invalidInput` unless both are positive and `maxLength` is at most
-    ///   `max_position_embeddings`.
+    ///   `max_position_embeddings`, or when the buffers are too large to allocate (a huge
+    ///   `maxBatch`).
     public func makeWorkspace(maxBatch: Int, maxLength: Int) throws -> Workspace {
         guard maxBatch > 0, maxLength > 0 else {
             throw BertError(.invalidInput, "workspace needs a positive batch and length, got \(maxBatch) × \(maxLength)")
@@ -60,7 +61,7 @@ public final class BertModel: Sendable {
         guard maxLength <= config.maxPositionEmbeddings else {
             throw BertError(.invalidInput, "max length \(maxLength) exceeds the model's max_position_embeddings \(config.maxPositionEmbeddings)")
         }
-        return Workspace(config: config, maxBatch: maxBatch, maxLength: maxLength)
+        return try Workspace(config: config, maxBatch: maxBatch, maxLength: maxLength)
     }
 
     /// Runs the encoder on a batch of token sequences of any lengths.

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The activation buffers of a forward pass, sized once from (config, max batch, max length)
 /// and reused across calls.
 ///
@@ -41,22 +47,53 @@ public final class Workspace {
     var lengths: [Int]
 
     /// The number of floats a workspace holds for these sizes: the one place sizes are computed.
+    /// `Int.max` when the sizes overflow (no workspace that large can be allocated).
     public static func floatCount(config: BertConfig, maxBatch: Int, maxLength: Int) -> Int {
-        let n = maxBatch * maxLength, h = config.hiddenSize, i = config.intermediateSize
-        return 5 * n * h + n * i + maxLength * maxLength + 2 * maxBatch * h
+        checkedFloatCount(config: config, maxBatch: maxBatch, maxLength: maxLength) ?? .max
+    }
+
+    /// `floatCount`, or nil when a product or the sum overflows `Int`.
+    static func checkedFloatCount(config: BertConfig, maxBatch: Int, maxLength: Int) -> Int? {
+        func mul(_ a: Int, _ b: Int) -> Int? {
+            let (r, o) = a.multipliedReportingOverflow(by: b)
+            return o ? nil : r
+        }
+        let h = config.hiddenSize, i = config.intermediateSize
+        guard let n = mul(maxBatch, maxLength), let nh = mul(n, h), let nh5 = mul(nh, 5), let ni = mul(n, i),
+              let tt = mul(maxLength, maxLength), let bh = mul(maxBatch, h), let bh2 = mul(bh, 2) else { return nil }
+        var total = 0
+        for part in [nh5, ni, tt, bh2] {
+            let (r, o) = total.addingReportingOverflow(part)
+            if o { return nil }
+            total = r
+        }
+        return total
     }
 
     /// Allocates the buffers; use `BertModel.makeWorkspace(maxBatch:maxLength:)`.
-    init(config: BertConfig, maxBatch: Int, maxLength: Int) {
+    ///
+    /// - Throws: `BertError.invalidInput` naming the batch and length when the buffers overflow
+    ///   `Int` or cannot be allocated.
+    init(config: BertConfig, maxBatch: Int, maxLength: Int) throws {
+        let what = "workspace for \(maxBatch) sequences × \(maxLength) tokens (hidden \(config.hiddenSize), intermediate \(config.intermediateSize))"
+        guard let count = Workspace.checkedFloatCount(config: config, maxBatch: maxBatch, maxLength: maxLength),
+              count <= Int.max / MemoryLayout<Float>.stride else {
+            throw BertError(.invalidInput, "\(what) is too large")
+        }
+        // malloc rather than `.allocate`, which traps when memory is refused: a huge batch size
+        // from a caller becomes an error, not a crash.
+        guard let memory = malloc(max(count, 1) * MemoryLayout<Float>.stride) else {
+            throw BertError(.invalidInput, "\(what): cannot allocate \(count) floats")
+        }
         self.maxBatch = maxBatch
         self.maxLength = maxLength
         maxTokens = maxBatch * maxLength
         hiddenSize = config.hiddenSize
         intermediateSize = config.intermediateSize
         let n = maxTokens, h = hiddenSize, i = intermediateSize
-        storage = .allocate(capacity: Workspace.floatCount(config: config, maxBatch: maxBatch, maxLength: maxLength))
+        storage = UnsafeMutableBufferPointer(start: memory.bindMemory(to: Float.self, capacity: max(count, 1)), count: count)
         // Not zeroed: every slice is written before it is read, and untouched pages stay unmapped.
-        var next = storage.baseAddress ?? UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        var next = memory.assumingMemoryBound(to: Float.self)
         func slice(_ count: Int) -> UnsafeMutablePointer<Float> {
             defer { next += count }
             return next
@@ -71,10 +108,10 @@ public final class Workspace {
         clsRows = slice(maxBatch * h)
         pooled = slice(maxBatch * h)
         starts = []
-        starts.reserveCapacity(maxBatch)
+        starts.reserveCapacity(min(maxBatch, 4096))
         lengths = []
-        lengths.reserveCapacity(maxBatch)
+        lengths.reserveCapacity(min(maxBatch, 4096))
     }
 
-    deinit { storage.deallocate() }
+    deinit { free(storage.baseAddress) }
 }

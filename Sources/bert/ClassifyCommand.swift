@@ -67,6 +67,10 @@ struct ClassifyCommand: ParsableCommand {
     }
 
     func run() throws {
+        try Report.stoppingOnError(body)
+    }
+
+    private func body() throws {
         let report = Report()
         let classifier = try DocumentClassifier(directory: model.url, batchSize: batchSize)
         let mode: DocumentWalker.Mode = lines ? .lines : csvColumn.map { .csvColumn($0) } ?? .file

@@ -48,6 +48,10 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
+        try Report.stoppingOnError(body)
+    }
+
+    private func body() throws {
         let report = Report()
         let classifier = try DocumentClassifier(directory: model.url, batchSize: batchSize)
         let record = classifier.headConfig?.training

@@ -68,6 +68,10 @@ struct TrainHeadCommand: ParsableCommand {
     }
 
     func run() throws {
+        try Report.stoppingOnError(body)
+    }
+
+    private func body() throws {
         let report = Report()
         let dataset = try data.load(report: report)
         let embedder = try makeEmbedder()

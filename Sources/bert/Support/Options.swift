@@ -78,6 +78,16 @@ final class Report {
         throw ExitCode.failure
     }
 
+    /// Runs `body`; an error it throws (other than an option error or an exit code) is printed as
+    /// `error: message` on stderr, as every command prints its errors, and exits with status 1.
+    static func stoppingOnError(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as BertError {
+            try Report().abort(error.message)
+        }
+    }
+
     /// Throws `ExitCode.failure` when anything failed; call it last.
     func finish() throws {
         if failures > 0 {

@@ -65,3 +65,22 @@ import Testing
         #expect(r.stderr.components(separatedBy: "model.safetensors").count == 2, "one message: \(r.stderr)")
     }
 }
+
+/// classify, eval and train-head print their errors as every command does: `error: message`.
+@Suite struct CLIErrorPrefixTests {
+    @Test func classifyEvalAndTrainHeadSayErrorInLowercase() throws {
+        let runs = [
+            try CLI.run("bert", ["classify", "--model", Paths.miniLM.path], stdin: "text\n"),
+            try CLI.run("bert", ["eval", "--model", Paths.golden("heads/models/cls-binary").path, "--data", "/nonexistent-data"]),
+            try CLI.run("bert", ["train-head", "--model", Paths.miniLM.path, "--data", "/nonexistent-data", "--out", "/tmp/unused"]),
+        ]
+        for r in runs {
+            #expect(r.status == 1)
+            // Before: ArgumentParser's "Error: …".
+            #expect(r.stderr.hasPrefix("error: "), "\(r.stderr)")
+            #expect(!r.stderr.contains("Error:"))
+        }
+        #expect(runs[0].stderr.contains("not a BertForSequenceClassification checkpoint"))
+        #expect(runs[1].stderr.contains("/nonexistent-data"))
+    }
+}

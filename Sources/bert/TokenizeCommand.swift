@@ -38,6 +38,9 @@ struct Tokenize: ParsableCommand {
             throw ValidationError("--truncation must be one of: "
                                   + TruncationStrategy.allCases.map(\.rawValue).joined(separator: ", "))
         }
+        if truncation == TruncationStrategy.onlySecond.rawValue, !pair {
+            throw ValidationError("--truncation only_second needs --pair (each line 'A<TAB>B')")
+        }
         // [CLS] x [SEP] needs 2 special tokens, [CLS] a [SEP] b [SEP] 3.
         if let maxLength, maxLength < (pair ? 3 : 2) {
             throw ValidationError("--max-length must be at least \(pair ? 3 : 2) (the special tokens\(pair ? " of a pair" : "")), got \(maxLength)")

@@ -39,3 +39,18 @@ import Testing
         Self.expectCleanFailure(eval, mentions: "--validation-split must be in [0, 1)")
     }
 }
+
+/// `tokenize --truncation only_second` without `--pair` cannot apply to any line.
+@Suite struct CLITokenizeTruncationTests {
+    @Test func onlySecondWithoutPairIsAnOptionError() throws {
+        // Before: one {"error":"--truncation only_second needs a text pair"} record per line.
+        let r = try CLI.run("bert", ["tokenize", "--model", Paths.miniLM.path, "--truncation", "only_second",
+                                     "--max-length", "3"], stdin: "hello there\nagain\n")
+        #expect(r.status == CLIOptionErrorTests.usageError)
+        CLIOptionErrorTests.expectCleanFailure(r, mentions: "--truncation only_second needs --pair")
+        let pair = try CLI.run("bert", ["tokenize", "--model", Paths.miniLM.path, "--truncation", "only_second",
+                                        "--max-length", "5", "--pair"], stdin: "hello\tthere again\n")
+        #expect(pair.status == 0)
+        #expect(pair.lines.count == 1)
+    }
+}

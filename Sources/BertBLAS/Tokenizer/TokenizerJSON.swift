@@ -152,8 +152,18 @@ enum TokenizerJSON {
         }
 
         mutating func hex4() throws -> UInt32 {
-            guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16) else {
-                throw error("bad \\u escape")
+            // Exactly four hex digits (UInt32(_:radix:) would also take a sign, as in \u+041).
+            guard i + 4 <= bytes.count else { throw error("bad \\u escape") }
+            var v: UInt32 = 0
+            for c in bytes[i..<(i + 4)] {
+                let digit: UInt8
+                switch c {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = c - UInt8(ascii: "A") + 10
+                default: throw error("bad \\u escape")
+                }
+                v = v << 4 | UInt32(digit)
             }
             i += 4
             return v

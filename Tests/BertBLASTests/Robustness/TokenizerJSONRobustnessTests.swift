@@ -27,7 +27,7 @@ import Testing
     @Test func loneSurrogatesAndBadEscapes() throws {
         let lone = try TokenizerJSON.parse(Array(#"["\ud800", "\udc00x", "\ud800\u0041", "\uD83D\uDE00"]"#.utf8), path: "s.json")
         #expect(lone.array?.map { $0.string ?? "?" } == ["\u{FFFD}", "\u{FFFD}x", "\u{FFFD}A", "😀"])
-        for bad in [#""\u12""#, #""\x""#, #""abc"#, #""\"#] {
+        for bad in [#""\u12""#, #""\x""#, #""abc"#, #""\"#, #""\u+041""#, #""\u-041""#, #""\u 041""#, #""\ud800\u+c00""#] {
             #expect(throws: BertError.self) { try TokenizerJSON.parse(Array(bad.utf8), path: "s.json") }
         }
     }

@@ -163,6 +163,15 @@ public enum HeadFolder {
         guard config.format == formatTag else {
             throw BertError(.invalidFile, "\(configURL.path): format is '\(config.format)', expected '\(formatTag)'")
         }
+        guard config.labels.count >= 2 else {
+            throw BertError(.invalidFile, "\(configURL.path): labels must name at least 2 classes, has \(config.labels.count)")
+        }
+        guard config.maxLength >= 2 else {
+            throw BertError(.invalidFile, "\(configURL.path): max_length must be at least 2 ([CLS] and [SEP]), got \(config.maxLength)")
+        }
+        guard config.hiddenSize > 0 else {
+            throw BertError(.invalidFile, "\(configURL.path): hidden_size must be positive, got \(config.hiddenSize)")
+        }
         let weightsURL = directory.appendingPathComponent(weightsFile)
         let tensors = try SafetensorsF32.read(weightsURL)
         guard let weight = tensors[weightName], let bias = tensors[biasName] else {

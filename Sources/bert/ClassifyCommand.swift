@@ -27,6 +27,7 @@ struct ClassifyCommand: ParsableCommand {
     enum Format: String, ExpressibleByArgument, CaseIterable { case jsonl, csv, table }
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var kernel: KernelOptions
 
     @Argument(help: ArgumentHelp("Files, folders, or '-' for standard input.", valueName: "path"))
     var paths: [String] = []
@@ -72,7 +73,7 @@ struct ClassifyCommand: ParsableCommand {
 
     private func body() throws {
         let report = Report()
-        let classifier = try DocumentClassifier(directory: model.url, batchSize: batchSize)
+        let classifier = try DocumentClassifier(directory: model.url, batchSize: batchSize, kernel: kernel.kernel)
         let mode: DocumentWalker.Mode = lines ? .lines : csvColumn.map { .csvColumn($0) } ?? .file
         let entries = DocumentWalker.expand(paths.isEmpty ? ["-"] : paths, glob: glob)
         let format = self.format ?? (Terminal.stdoutIsTTY ? .table : .jsonl)

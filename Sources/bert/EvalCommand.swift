@@ -20,6 +20,7 @@ struct EvalCommand: ParsableCommand {
     enum Split: String, ExpressibleByArgument, CaseIterable { case all, train, validation }
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var kernel: KernelOptions
     @OptionGroup var data: DataOptions
 
     @Option(name: .long, help: ArgumentHelp("Which documents to evaluate: all, or the train or validation part of the split.", valueName: "all|train|validation"))
@@ -53,7 +54,7 @@ struct EvalCommand: ParsableCommand {
 
     private func body() throws {
         let report = Report()
-        let classifier = try DocumentClassifier(directory: model.url, batchSize: batchSize)
+        let classifier = try DocumentClassifier(directory: model.url, batchSize: batchSize, kernel: kernel.kernel)
         let record = classifier.headConfig?.training
         // Default to the labels the head was trained without (e.g. 'plot'), unless given.
         let excluded = data.excludeLabel.isEmpty ? (record?.excludedLabels ?? []) : data.excludeLabel

@@ -22,6 +22,7 @@ struct TrainHeadCommand: ParsableCommand {
             """)
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var kernel: KernelOptions
     @OptionGroup var data: DataOptions
 
     @Option(name: .long, help: ArgumentHelp("The head folder to write (created if needed). Required.", valueName: "dir"))
@@ -124,7 +125,7 @@ struct TrainHeadCommand: ParsableCommand {
 
     func makeEmbedder() throws -> WindowEmbedder {
         try WindowEmbedder(directory: model.url, pooling: pooling, normalize: normalize, maxLength: maxLength,
-                           batchSize: batchSize)
+                           batchSize: batchSize, kernel: kernel.kernel)
     }
 
     func export(_ result: HeadTrainer.Result, dataset: LabeledDataset, to path: String) throws {

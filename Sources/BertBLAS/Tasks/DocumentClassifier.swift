@@ -52,10 +52,11 @@ public final class DocumentClassifier {
     /// - Parameters:
     ///   - directory: a folder with `bertblas_head.json`, or a `BertForSequenceClassification` folder.
     ///   - batchSize: windows per forward pass (default 32).
+    ///   - kernel: `.blas` (default) or the `.naive` reference for every matrix product.
     /// - Throws: `BertError` from `HeadFolder.load`, the encoder or `SequenceClassifier` (e.g.
     ///   `.missingTensor` naming `classifier.weight` for a checkpoint without a classifier);
     ///   `.shape` when a head's size differs from its encoder's.
-    public init(directory: URL, batchSize: Int = 32) throws {
+    public init(directory: URL, batchSize: Int = 32, kernel: Kernel = .blas) throws {
         guard batchSize > 0 else { throw BertError(.invalidInput, "--batch-size must be positive, got \(batchSize)") }
         self.batchSize = batchSize
         if HeadFolder.isHeadFolder(directory) {
@@ -67,7 +68,8 @@ public final class DocumentClassifier {
                 return mode
             }
             let embedder = try WindowEmbedder(directory: encoder, pooling: modes.count == 1 ? modes[0] : nil,
-                                              normalize: config.normalize, maxLength: config.maxLength, batchSize: batchSize)
+                                              normalize: config.normalize, maxLength: config.maxLength, batchSize: batchSize,
+                                              kernel: kernel)
             guard embedder.poolingName == config.pooling, embedder.maxLength == config.maxLength else {
                 throw BertError(.config, "\(directory.path): the head was trained with pooling \(config.pooling), max length \(config.maxLength); the encoder \(encoder.path) gives \(embedder.poolingName), \(embedder.maxLength)")
             }
@@ -79,7 +81,7 @@ public final class DocumentClassifier {
             stride = embedder.stride
             backend = .trainedHead(embedder, head, config)
         } else {
-            let classifier = try SequenceClassifier(directory: directory)
+            let classifier = try SequenceClassifier(directory: directory, kernel: kernel)
             labels = classifier.labels
             maxLength = classifier.maxLength
             stride = classifier.maxLength / 4

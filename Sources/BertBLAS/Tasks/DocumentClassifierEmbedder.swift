@@ -36,12 +36,13 @@ public final class WindowEmbedder {
     ///   - normalize: overrides normalization (default: a Normalize module in modules.json).
     ///   - maxLength: overrides `max_seq_length` (default: sentence_bert_config.json, else the model's).
     ///   - batchSize: windows per forward pass (default 32).
+    ///   - kernel: `.blas` (default) or the `.naive` reference for every matrix product.
     /// - Throws: `BertError` from `SentenceEmbedder`; `.invalidInput` when the max length leaves
     ///   no room for a window or `batchSize` < 1.
     public init(directory: URL, pooling: PoolingMode? = nil, normalize: Bool? = nil, maxLength: Int? = nil,
-                batchSize: Int = 32) throws {
+                batchSize: Int = 32, kernel: Kernel = .blas) throws {
         guard batchSize > 0 else { throw BertError(.invalidInput, "--batch-size must be positive, got \(batchSize)") }
-        let sentence = try SentenceEmbedder(directory: directory, pooling: pooling, normalize: normalize, maxLength: maxLength)
+        let sentence = try SentenceEmbedder(directory: directory, kernel: kernel, pooling: pooling, normalize: normalize, maxLength: maxLength)
         let room = sentence.maxLength - sentence.tokenizer.numberOfSpecialTokens(pair: false)
         guard room >= 1 else {
             throw BertError(.invalidInput, "--max-length \(sentence.maxLength) leaves no room for text in \(directory.path)")

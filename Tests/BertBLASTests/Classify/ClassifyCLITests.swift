@@ -131,7 +131,9 @@ import Testing
         #expect(correct >= 20, "\(correct)/25 correct")
     }
 
-    @Test func huggingFaceCheckpointEqualsPipeline() throws {
+    /// Both kernels (`--kernel blas|naive`) give the pipeline's labels and scores.
+    @Test(arguments: ["blas", "naive"])
+    func huggingFaceCheckpointEqualsPipeline(kernel: String) throws {
         let golden = try JSONSerialization.jsonObject(with: Data(contentsOf: Paths.golden("heads/classify.json")))
         let models = try #require((golden as? [String: Any])?["models"] as? [String: Any])
         let stars = try #require(models["cls-stars"] as? [String: Any])
@@ -144,7 +146,7 @@ import Testing
         }
         try #require(!cases.isEmpty)
         let texts = cases.compactMap { $0["text"] as? String }
-        let run = try CLI.run("bert", ["classify", "--model", model, "--lines", "--long-text", "truncate", "-"],
+        let run = try CLI.run("bert", ["classify", "--model", model, "--kernel", kernel, "--lines", "--long-text", "truncate", "-"],
                               stdin: texts.joined(separator: "\n") + "\n")
         #expect(run.status == 0, "\(run.stderr)")
         let records = try run.jsonLines().map { try #require($0 as? [String: Any]) }

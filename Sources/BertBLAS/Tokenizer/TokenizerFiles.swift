@@ -127,7 +127,18 @@ enum TokenizerFiles {
         }
         if let unk = model["unk_token"]?.string { def.unkToken = unk }
         if let p = model["continuing_subword_prefix"]?.string { def.continuationPrefix = p }
-        if let m = model["max_input_chars_per_word"]?.int { def.maxInputCharsPerWord = m }
+        // Counts tokenizers stores as usize: present means a non-negative integer (serde rejects
+        // anything else), so a negative or fractional value is an error here too.
+        func count(_ value: TokenizerJSON?, _ key: String) throws -> Int? {
+            guard let value, !value.isNull else { return nil }
+            guard let n = value.int, n >= 0 else {
+                throw BertError(.invalidFile, "\(path): \(key) must be a non-negative integer")
+            }
+            return n
+        }
+        if let m = try count(model["max_input_chars_per_word"], "model.max_input_chars_per_word") {
+            def.maxInputCharsPerWord = m
+        }
 
         // Normalizer.
         if let n = json["normalizer"], !n.isNull {
@@ -188,17 +199,18 @@ enum TokenizerFiles {
         }
 
         // Stored truncation / padding (applied only when a caller asks for them).
-        if let t = json["truncation"], let max = t["max_length"]?.int {
+        if let t = json["truncation"], let max = try count(t["max_length"], "truncation.max_length") {
             let strategy: TruncationStrategy
             switch t["strategy"]?.string {
             case "OnlyFirst": strategy = .onlyFirst
             case "OnlySecond": strategy = .onlySecond
             default: strategy = .longestFirst
             }
-            def.storedTruncation = Truncation(maxLength: max, strategy: strategy, stride: t["stride"]?.int ?? 0)
+            def.storedTruncation = Truncation(maxLength: max, strategy: strategy,
+                                              stride: try count(t["stride"], "truncation.stride") ?? 0)
         }
         if let p = json["padding"], !p.isNull {
-            if let n = p["strategy"]?["Fixed"]?.int {
+            if let n = try count(p["strategy"]?["Fixed"], "padding.strategy.Fixed") {
                 def.storedPadding = .maxLength(n)
             } else {
                 def.storedPadding = .longest

@@ -62,3 +62,27 @@ import Testing
         }
     }
 }
+
+/// usize fields of tokenizer.json (HF rejects negatives when deserializing).
+@Suite struct TokenizerJSONCountTests {
+    /// Before: a negative max_input_chars_per_word turned every word into [UNK], and negative
+    /// stored truncation / padding lengths were kept; now each names tokenizer.json and the key.
+    @Test func negativeCountsThrowNamingTheKey() throws {
+        let edits: [(String, (String) -> String)] = [
+            ("max_input_chars_per_word", { $0.replacingOccurrences(of: #""max_input_chars_per_word": 100"#, with: #""max_input_chars_per_word": -1"#) }),
+            ("truncation.max_length", { $0.replacingOccurrences(of: #""truncation": null"#, with: #""truncation": {"max_length": -3, "strategy": "LongestFirst", "stride": 0}"#) }),
+            ("truncation.stride", { $0.replacingOccurrences(of: #""truncation": null"#, with: #""truncation": {"max_length": 8, "strategy": "LongestFirst", "stride": -2}"#) }),
+            ("padding.strategy.Fixed", { $0.replacingOccurrences(of: #""padding": null"#, with: #""padding": {"strategy": {"Fixed": -4}}"#) }),
+        ]
+        for (key, edit) in edits {
+            guard case .failure(let e) = try TokenizerJSONRobustnessTests.loadEdited(edit) else {
+                Issue.record("\(key) negative accepted"); continue
+            }
+            #expect(e.message.contains("tokenizer.json") && e.message.contains(key), "\(e.message)")
+        }
+        guard case .success(let t) = try TokenizerJSONRobustnessTests.loadEdited({
+            $0.replacingOccurrences(of: #""truncation": null"#, with: #""truncation": {"max_length": 8, "strategy": "LongestFirst", "stride": 2}"#)
+        }) else { Issue.record("valid stored truncation rejected"); return }
+        #expect(t.storedTruncation?.maxLength == 8 && t.storedTruncation?.stride == 2)
+    }
+}

@@ -92,6 +92,9 @@ public struct BertConfig: Sendable, Decodable, Equatable {
         var isDirectory: ObjCBool = false
         let file = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
             ? url.appendingPathComponent("config.json") : url
+        guard FileManager.default.fileExists(atPath: file.path) else {
+            throw BertError(.io, "\(file.path): no such file (a model folder needs config.json and model.safetensors)")
+        }
         let data: Data
         do { data = try Data(contentsOf: file) } catch {
             throw BertError(.io, "\(file.path): cannot read: \(error.localizedDescription)")

@@ -31,6 +31,18 @@ import Testing
         }
     }
 
+    /// A folder without config.json says so, naming the file (was: "cannot read: The operation
+    /// could not be completed").
+    @Test func missingConfigIsNamed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bertblas-noconfig-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: Self.nli, to: dir)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("config.json"))
+        let error = #expect(throws: BertError.self) { try BertModel(directory: dir) }
+        #expect(error?.kind == .io)
+        #expect(error?.message.contains(dir.appendingPathComponent("config.json").path + ": no such file") == true, "\(error?.message ?? "")")
+    }
+
     @Test func hostileSizesThrowNamingTheFile() throws {
         let cases: [(String, String?)] = [
             ("num_attention_heads", "0"), ("num_attention_heads", "5"), ("num_attention_heads", "-4"),

@@ -8,25 +8,7 @@ import Testing
     /// Runs a built product with `set` added to and `unset` removed from the environment.
     static func run(_ executable: String, _ arguments: [String], set: [String: String] = [:],
                     unset: [String] = [], stdin: String = "") throws -> CLIResult {
-        let process = Process()
-        process.executableURL = Paths.products.appendingPathComponent(executable)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for key in unset { env[key] = nil }
-        for (k, v) in set { env[k] = v }
-        process.environment = env
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        input.fileHandleForWriting.write(Data(stdin.utf8))
-        try? input.fileHandleForWriting.close()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLIResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                         stderr: String(decoding: errData, as: UTF8.self))
+        try CLI.run(executable, arguments, stdin: stdin, environment: set, unsetting: unset)
     }
 
     static func blasInfo(set: [String: String] = [:], unset: [String] = []) throws -> [String: Any] {

@@ -16,13 +16,15 @@ struct CLIResult {
 }
 
 enum CLI {
-    /// Runs `Paths.products/<executable> arguments`, feeding `stdin` if given.
+    /// Runs `Paths.products/<executable> arguments`, feeding `stdin` if given, with `environment`
+    /// added to and `unsetting` removed from this process's environment.
     static func run(_ executable: String = "bert", _ arguments: [String], stdin: String? = nil,
-                    environment: [String: String] = [:]) throws -> CLIResult {
+                    environment: [String: String] = [:], unsetting: [String] = []) throws -> CLIResult {
         let process = Process()
         process.executableURL = Paths.products.appendingPathComponent(executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
+        for key in unsetting { env[key] = nil }
         for (k, v) in environment { env[k] = v }
         process.environment = env
         let out = Pipe(), err = Pipe(), input = Pipe()

@@ -80,7 +80,7 @@ struct ClassifyCommand: ParsableCommand {
         let writer = RecordWriter(format: format, labels: classifier.labels, topK: topK,
                                   pathWidth: min(60, max(4, entries.map { $0.path.unicodeScalars.count + (mode == .file ? 0 : 6) }.max() ?? 4)))
         writer.header()
-        let progress = ClassifyProgress(total: entries.count, unit: "files")
+        let progress = ProgressBar(unit: "files", total: entries.count)
         var pending: [DocumentInput] = []
         var valid = 0
 

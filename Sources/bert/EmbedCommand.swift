@@ -15,7 +15,9 @@ struct EmbedCommand: ParsableCommand {
             (1_Pooling/config.json), normalization (a Normalize module in modules.json) and \
             max_seq_length (sentence_bert_config.json; 256 for all-MiniLM-L6-v2). Without them: \
             mean pooling, no normalization, and the tokenizer's model_max_length capped by \
-            max_position_embeddings, with a note on stderr. Longer lines are truncated.
+            max_position_embeddings, with a note on stderr. Longer lines are truncated. When the \
+            output goes to a file or pipe and stderr is a terminal, a progress line (count and \
+            rate) shows on stderr after the first second.
             """)
 
     @OptionGroup var model: ModelOptions
@@ -72,9 +74,16 @@ struct EmbedCommand: ParsableCommand {
                 """.utf8))
         }
         var pending: [TextLine] = []
+        // Progress only when the vectors go to a file or pipe, so it never interleaves with them.
+        let progress = ProgressBar(label: "embedding", unit: "lines", enabled: Terminal.stderrIsTTY && !Terminal.stdoutIsTTY)
+        var done = 0
         func flush() {
             guard !pending.isEmpty else { return }
-            defer { pending.removeAll(keepingCapacity: true) }
+            defer {
+                done += pending.count
+                progress.update(done)
+                pending.removeAll(keepingCapacity: true)
+            }
             if let vectors = try? embedder.embed(pending.map(\.text), batchSize: batchSize) {
                 for vector in vectors { Self.writeEmbedding(vector) }
                 return
@@ -95,6 +104,7 @@ struct EmbedCommand: ParsableCommand {
             if pending.count >= batchSize { flush() }
         }
         flush()
+        progress.finish()
         try report.finish()
     }
 

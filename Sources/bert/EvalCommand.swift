@@ -71,7 +71,7 @@ struct EvalCommand: ParsableCommand {
             selected = split == .train ? parts.train : parts.validation
         }
         let texts = selected.map { dataset.examples[$0].text }
-        let bar = ClassifyProgress(total: texts.count, unit: "documents")
+        let bar = ProgressBar(unit: "documents", total: texts.count)
         var predictions: [DocumentPrediction] = []
         var start = 0
         let step = 256

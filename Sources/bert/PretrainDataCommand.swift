@@ -15,8 +15,9 @@ struct PretrainData: ParsableCommand {
             original id at masked positions and -100 elsewhere; next_sentence_label is 0 when B \
             really follows A in the same document (IsNext) and 1 when B comes from another \
             document (NotNext). Examples are shuffled; the same --seed and corpus give \
-            byte-identical output. The corpus needs at least two documents. A progress bar is \
-            shown on stderr for corpora of 5000 lines or more (see --no-progress).
+            byte-identical output. The corpus needs at least two documents. When stderr is a \
+            terminal and the work takes more than a second, a progress bar with rate and ETA is \
+            shown on it (see --no-progress).
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -92,7 +93,7 @@ struct PretrainData: ParsableCommand {
                 report.fail("\(error)")
             }
         }
-        let showProgress = !noProgress && lines.count >= 5000
+        let showProgress = !noProgress && Terminal.stderrIsTTY
         let tokenizing = ProgressBar(label: "tokenizing", unit: "lines", enabled: showProgress)
         let parsed = PretrainingCorpus.parse(lines: lines, tokenize: {
             tokenizer.encode($0, addSpecialTokens: false).ids
@@ -187,37 +188,5 @@ struct JSONIntWriter {
             } while magnitude > 0
             for i in stride(from: count - 1, through: 0, by: -1) { buffer.append(d[i]) }
         }
-    }
-}
-
-/// A one-line progress bar on stderr, redrawn when the percentage changes.
-final class ProgressBar {
-    private let label: String
-    private let unit: String
-    private let enabled: Bool
-    private var lastPercent = -1
-    private var drawn = false
-
-    init(label: String, unit: String, enabled: Bool) {
-        self.label = label
-        self.unit = unit
-        self.enabled = enabled
-    }
-
-    func update(_ done: Int, _ total: Int) {
-        guard enabled, total > 0 else { return }
-        let percent = min(100, done * 100 / total)
-        if percent == lastPercent { return }
-        lastPercent = percent
-        let width = 30
-        let filled = percent * width / 100
-        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(percent)% \(done)/\(total) \(unit)".utf8))
-        drawn = true
-    }
-
-    func finish() {
-        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
-        drawn = false
     }
 }

@@ -77,13 +77,13 @@ struct TrainHeadCommand: ParsableCommand {
         let dataset = try data.load(report: report)
         let embedder = try makeEmbedder()
         for note in embedder.sentence.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
-        var bar: ClassifyProgress?
+        var bar: ProgressBar?
         let result = try HeadTrainer.train(
             embedder: embedder, data: dataset, dataPath: data.data, excludedLabels: data.excludeLabel.sorted(),
             options: .init(solver: solver, regularization: regularization, validationSplit: validationSplit,
                            seed: seed, longText: longText),
             progress: { done, total in
-                if bar == nil { bar = ClassifyProgress(total: total, unit: "windows") }
+                if bar == nil { bar = ProgressBar(unit: "windows", total: total) }
                 bar?.update(done)
             })
         bar?.finish()

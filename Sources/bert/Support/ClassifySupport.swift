@@ -41,60 +41,6 @@ struct DataOptions: ParsableArguments {
     }
 }
 
-/// Terminal checks.
-enum Terminal {
-    static var stdoutIsTTY: Bool { isatty(STDOUT_FILENO) == 1 }
-    static var stderrIsTTY: Bool { isatty(STDERR_FILENO) == 1 }
-}
-
-/// A one-line progress bar with rate and ETA on stderr, drawn only when stderr is a terminal and
-/// the work has run for more than a second.
-final class ClassifyProgress {
-    private let total: Int
-    private let unit: String
-    private let enabled: Bool
-    private let start = ContinuousClock.now
-    private var lastDraw = ContinuousClock.now
-    private var drawn = false
-
-    init(total: Int, unit: String, enabled: Bool = Terminal.stderrIsTTY) {
-        self.total = total
-        self.unit = unit
-        self.enabled = enabled && total > 0
-    }
-
-    func update(_ done: Int) {
-        guard enabled else { return }
-        let now = ContinuousClock.now
-        let elapsed = seconds(now - start)
-        guard elapsed > 1, done >= total || seconds(now - lastDraw) > 0.2 else { return }
-        lastDraw = now
-        let fraction = min(1, Double(done) / Double(total))
-        let width = 30
-        let filled = Int(fraction * Double(width))
-        let rate = Double(done) / max(elapsed, 1e-9)
-        let eta = rate > 0 ? Double(total - done) / rate : 0
-        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        let line = String(format: "\r[%@] %d/%d %@  %.1f/s  ETA %@ ", bar, done, total, unit, rate, clock(eta))
-        FileHandle.standardError.write(Data(line.utf8))
-        drawn = true
-    }
-
-    func finish() {
-        guard drawn else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
-    }
-
-    private func clock(_ s: Double) -> String {
-        let t = Int(s.rounded())
-        return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
-    }
-
-    private func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-    }
-}
-
 /// Writes text to stdout, unbuffered so records stream.
 enum Output {
     static func write(_ text: String) {

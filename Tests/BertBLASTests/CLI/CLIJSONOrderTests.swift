@@ -3,7 +3,7 @@ import Testing
 
 /// JSON records have a fixed key order (sorted), so the same input gives byte-identical output.
 @Suite struct CLIJSONOrderTests {
-    static let heads = Paths.golden("heads/models").path
+    static let heads = Paths.headModels.path
 
     @Test func recordsAndErrorRecordsHaveSortedKeys() throws {
         let runs = try (0..<3).map { _ in

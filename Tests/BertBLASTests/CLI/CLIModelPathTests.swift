@@ -3,19 +3,13 @@ import Testing
 
 /// A `--model` that is missing or a file fails before any input is read, naming --model.
 @Suite struct CLIModelPathTests {
-    static let miniLM = CLIOptionErrorTests.miniLM
-    static let heads = CLIOptionErrorTests.heads
-    static let usageError = CLIOptionErrorTests.usageError
-    static func expectCleanFailure(_ r: CLIResult, mentions text: String,
-                                   sourceLocation: SourceLocation = #_sourceLocation) {
-        CLIOptionErrorTests.expectCleanFailure(r, mentions: text, sourceLocation: sourceLocation)
-    }
-
+    static let miniLM = Paths.miniLM.path
+    static let heads = Paths.headModels.path
     @Test(arguments: ["tokenize", "embed", "ner", "fill-mask", "nsp", "mask", "mlm-score", "classify"])
     func missingModelFolderFailsFast(_ command: String) throws {
         let missing = "/nonexistent-bertblas-model"
         let r = try CLI.run("bert", [command, "--model", missing], stdin: "a\tb\nc\td\n")
-        Self.expectCleanFailure(r, mentions: "--model \(missing): no such folder")
+        r.expectCleanFailure(mentions: "--model \(missing): no such folder")
     }
 
     @Test(arguments: ["tokenize", "embed", "qa", "fill-mask", "train-head"])
@@ -25,7 +19,7 @@ import Testing
         if command == "qa" { arguments += ["--question", "q"] }
         if command == "train-head" { arguments += ["--data", Paths.bbcNews.path, "--out", "/tmp/unused"] }
         let r = try CLI.run("bert", arguments, stdin: "a\n")
-        Self.expectCleanFailure(r, mentions: "--model \(file): is a file")
+        r.expectCleanFailure(mentions: "--model \(file): is a file")
         // Before: "…/config.json/config.json: cannot read: … (NSCocoaErrorDomain error 256.)".
         #expect(!r.stderr.contains("NSCocoaErrorDomain"))
     }

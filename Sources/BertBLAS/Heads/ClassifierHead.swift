@@ -1,26 +1,31 @@
 import Foundation
 
-/// `classifier` `[L, H]`: the output layer of `BertForSequenceClassification` (over the pooled
-/// output) and `BertForTokenClassification` (over every token's hidden state).
+/// A classifier's output layer `[L, H]` with its label names: `classifier` of
+/// `…ForTokenClassification` (over every token) and the last layer of
+/// `…ForSequenceClassification` (`classifier`, or `classifier.out_proj`).
 ///
-/// Reference: transformers v4.57.1 `models/bert/modeling_bert.py` (`BertForSequenceClassification`,
-/// `BertForTokenClassification`; dropout is identity at inference).
+/// Reference: transformers v4.57.1 `BertForSequenceClassification`, `BertForTokenClassification`
+/// and their DistilBERT / RoBERTa / ELECTRA twins (dropout is identity at inference).
 struct ClassifierHead: Sendable {
     let linear: Linear
     /// Label names in id order (from `id2label`).
     let labels: [String]
 
-    /// - Throws: `BertError.missingTensor` naming `classifier.weight`/`.bias` when absent,
-    ///   `BertError.shape` / `.config` when their size disagrees with the hidden size or `id2label`.
-    init(_ weights: WeightStore, config: BertConfig, task: String) throws {
-        try HeadWeights.require(weights, [TensorNames.classifier.weight, TensorNames.classifier.bias],
-                                task: task, config: config)
-        let weight = try weights.tensor(TensorNames.classifier.weight)
+    /// - Parameters:
+    ///   - names: the output layer's tensors (from the family's `TensorNames.heads`).
+    ///   - required: other tensors the head needs, named together in one error when any is missing.
+    ///   - task: the head, for the message naming the checkpoint class.
+    /// - Throws: `BertError.missingTensor` naming every absent tensor, `BertError.shape` /
+    ///   `.config` when the size disagrees with the hidden size or `id2label`.
+    init(_ weights: WeightStore, names: LinearNames, required: [TensorName] = [], config: BertConfig,
+         task: HeadTask) throws {
+        try HeadWeights.require(weights, required + [names.weight, names.bias], task: task, config: config)
+        let weight = try weights.tensor(names.weight)
         guard weight.shape.count == 2, weight.shape[1] == config.hiddenSize else {
             throw BertError(.shape, "\(weights.url.path): tensor \(weight.name) has shape \(weight.shape), expected [labels, \(config.hiddenSize)]")
         }
         let count = weight.shape[0]
-        linear = try Linear(weights, TensorNames.classifier, inFeatures: config.hiddenSize, outFeatures: count)
+        linear = try Linear(weights, names, inFeatures: config.hiddenSize, outFeatures: count)
         labels = try HeadWeights.labels(config, count: count, file: weights.url.deletingLastPathComponent()
             .appendingPathComponent("config.json").path)
     }
@@ -32,5 +37,73 @@ struct ClassifierHead: Sendable {
             if let base = out.baseAddress, rows > 0 { linear.forward(x, rows: rows, into: base, kernel: kernel) }
         }
         return logits
+    }
+}
+
+/// The sequence classifier of any family: what it reads (BERT: the pooler output; the others: the
+/// first token's hidden state), an optional dense layer + activation (`pre_classifier` + ReLU,
+/// `classifier.dense` + tanh or GELU), then the output layer.
+///
+/// Reference: transformers v4.57.1 `BertForSequenceClassification`,
+/// `DistilBertForSequenceClassification`, `RobertaClassificationHead`, `ElectraClassificationHead`.
+struct SequenceClassificationHead: Sendable {
+    let readsPooler: Bool
+    let pre: (linear: Linear, activation: Activation)?
+    let output: ClassifierHead
+
+    var labels: [String] { output.labels }
+
+    /// - Throws: `BertError.missingTensor` naming every absent head tensor (and the pooler for
+    ///   BERT) with the class the checkpoint should be, e.g. `DistilBertForSequenceClassification`.
+    init(_ weights: WeightStore, config: BertConfig) throws {
+        let names = config.tensorNames
+        let (readsPooler, activation) = config.family.sequenceClassification
+        var required: [TensorName] = []
+        if readsPooler, let pooler = names.pooler { required += [pooler.weight, pooler.bias] }
+        if let pre = names.heads.sequencePre { required += [pre.weight, pre.bias] }
+        output = try ClassifierHead(weights, names: names.heads.sequenceOutput, required: required, config: config,
+                                    task: .sequenceClassification)
+        if let preNames = names.heads.sequencePre, let activation {
+            let h = config.hiddenSize
+            pre = (try Linear(weights, preNames, inFeatures: h, outFeatures: h), activation)
+        } else {
+            pre = nil
+        }
+        self.readsPooler = readsPooler
+    }
+
+    /// The logits `[B, L]` of every sequence of an encoder output.
+    ///
+    /// - Throws: `BertError.missingTensor` when the head reads the pooler and the encoder has none.
+    func forward(_ encoded: EncoderOutput, kernel: Kernel) throws -> [Float] {
+        let rows = encoded.batchSize, h = encoded.hiddenSize
+        guard rows > 0 else { return [] }
+        var features = [Float](repeating: 0, count: rows * h)
+        if readsPooler {
+            guard let pooled = encoded.pooledOutput else {
+                throw BertError(.missingTensor, "the checkpoint has no pooler (pooler.dense)")
+            }
+            features = Array(pooled)
+        } else {
+            for b in 0..<rows {
+                let first = encoded.hiddenStates(sequence: b)
+                for j in 0..<h { features[b * h + j] = first[j] }
+            }
+        }
+        if let pre {
+            var hidden = [Float](repeating: 0, count: rows * h)
+            features.withUnsafeBufferPointer { x in
+                hidden.withUnsafeMutableBufferPointer { y in
+                    if let xb = x.baseAddress, let yb = y.baseAddress {
+                        pre.linear.forward(xb, rows: rows, into: yb, kernel: kernel)
+                        pre.activation.apply(y)
+                    }
+                }
+            }
+            features = hidden
+        }
+        return features.withUnsafeBufferPointer { x in
+            x.baseAddress.map { output.forward($0, rows: rows, kernel: kernel) } ?? []
+        }
     }
 }

@@ -6,11 +6,12 @@ enum HeadWeights {
     /// - Parameters:
     ///   - weights: the checkpoint.
     ///   - names: every tensor the head needs.
-    ///   - task: the HF class the head belongs to (e.g. `BertForQuestionAnswering`).
+    ///   - task: the head; the message names its class in the config's family (e.g.
+    ///     `DistilBertForQuestionAnswering`).
     ///   - config: for the architecture the checkpoint declares, named in the message.
     /// - Throws: `BertError.missingTensor`: "<file>: not a <task> checkpoint (config.json says
     ///   <architectures>): missing tensors a, b (tried: …)".
-    static func require(_ weights: WeightStore, _ names: [TensorName], task: String, config: BertConfig) throws {
+    static func require(_ weights: WeightStore, _ names: [TensorName], task: HeadTask, config: BertConfig) throws {
         let missing = names.filter { !weights.contains($0) }
         guard !missing.isEmpty else { return }
         let declared = config.architectures.map { " (config.json says \($0.joined(separator: ", ")))" } ?? ""
@@ -18,7 +19,7 @@ enum HeadWeights {
             name.candidates.count > 1 ? "\(name) (tried: \(name.candidates.joined(separator: ", ")))" : "\(name)"
         }
         throw BertError(.missingTensor,
-                        "\(weights.url.path): not a \(task) checkpoint\(declared): missing tensor\(missing.count > 1 ? "s" : "") \(list.joined(separator: ", "))")
+                        "\(weights.url.path): not a \(config.className(task)) checkpoint\(declared): missing tensor\(missing.count > 1 ? "s" : "") \(list.joined(separator: ", "))")
     }
 
     /// The label names of a classifier with `count` outputs: config `id2label` in index order, or

@@ -8,12 +8,14 @@ struct NextSentenceHead: Sendable {
     let linear: Linear
 
     /// - Throws: `BertError.missingTensor` naming `cls.seq_relationship.weight`/`.bias` (or the
-    ///   pooler) when absent.
+    ///   pooler) when absent; `BertError.unsupported` for a family without NSP (all but BERT).
     init(_ weights: WeightStore, config: BertConfig) throws {
-        try HeadWeights.require(weights, [TensorNames.seqRelationship.weight, TensorNames.seqRelationship.bias,
-                                          TensorNames.pooler.weight, TensorNames.pooler.bias],
-                                task: "BertForNextSentencePrediction", config: config)
-        linear = try Linear(weights, TensorNames.seqRelationship, inFeatures: config.hiddenSize, outFeatures: 2)
+        guard let names = config.tensorNames.heads.seqRelationship, let pooler = config.tensorNames.pooler else {
+            throw BertError(.unsupported, "\(weights.url.path): \(config.family.rawValue) has no next-sentence head (only bert)")
+        }
+        try HeadWeights.require(weights, [names.weight, names.bias, pooler.weight, pooler.bias],
+                                task: .nextSentencePrediction, config: config)
+        linear = try Linear(weights, names, inFeatures: config.hiddenSize, outFeatures: 2)
     }
 
     /// `[rows, 2]` logits of `rows` pooled vectors.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// `qa_outputs` `[2, H]`: start and end logits per token (`BertForQuestionAnswering`).
+/// `qa_outputs` `[2, H]`: start and end logits per token (`…ForQuestionAnswering` of every family).
 ///
 /// Reference: transformers v4.57.1 `models/bert/modeling_bert.py` (`BertForQuestionAnswering`:
 /// `logits.split(1, dim=-1)` → start, end).
@@ -9,9 +9,9 @@ struct QuestionAnsweringHead: Sendable {
 
     /// - Throws: `BertError.missingTensor` naming `qa_outputs.weight`/`.bias` when absent.
     init(_ weights: WeightStore, config: BertConfig) throws {
-        try HeadWeights.require(weights, [TensorNames.qaOutputs.weight, TensorNames.qaOutputs.bias],
-                                task: "BertForQuestionAnswering", config: config)
-        linear = try Linear(weights, TensorNames.qaOutputs, inFeatures: config.hiddenSize, outFeatures: 2)
+        let names = config.tensorNames.heads.qaOutputs
+        try HeadWeights.require(weights, [names.weight, names.bias], task: .questionAnswering, config: config)
+        linear = try Linear(weights, names, inFeatures: config.hiddenSize, outFeatures: 2)
     }
 
     /// Start and end logits of `rows` hidden states `[rows, H]`.

@@ -1,27 +1,52 @@
 import Foundation
 
-/// A BERT `config.json`, as HuggingFace `BertConfig` writes it.
+/// One encoder description, decoded from a `config.json` per its `model_type` (see
+/// `ModelFamily`): sizes, activation, positions, token types, embedding size and projection,
+/// plus the task fields (labels, problem type).
 ///
-/// Required keys: `vocab_size`, `hidden_size`, `num_hidden_layers`, `num_attention_heads`,
-/// `intermediate_size`. The others default as in transformers' `BertConfig`: `hidden_act`
-/// "gelu", `layer_norm_eps` 1e-12, `max_position_embeddings` 512, `type_vocab_size` 2,
-/// `position_embedding_type` "absolute", `tie_word_embeddings` true.
-/// Reference: transformers `models/bert/configuration_bert.py` (v4.57.1).
+/// BERT, RoBERTa and ELECTRA spell the sizes as `BertConfig` does; DistilBERT as `dim`,
+/// `n_layers`, `n_heads`, `hidden_dim`, `activation`, `sinusoidal_pos_embds`. Required keys: the
+/// vocabulary and the four sizes (`vocab_size`, `hidden_size`, `num_hidden_layers`,
+/// `num_attention_heads`, `intermediate_size`, or DistilBERT's names). The others default as in
+/// transformers: `hidden_act` "gelu", `layer_norm_eps` 1e-12 (fixed for DistilBERT),
+/// `max_position_embeddings` 512, `type_vocab_size` 2 (none for DistilBERT),
+/// `position_embedding_type` "absolute", `tie_word_embeddings` true, `pad_token_id` 1 for RoBERTa,
+/// `embedding_size` 128 for ELECTRA (the hidden size elsewhere).
+/// Reference (v4.57.1): transformers `configuration_bert.py`, `configuration_distilbert.py`,
+/// `configuration_roberta.py`, `configuration_xlm_roberta.py`, `configuration_electra.py`.
 public struct BertConfig: Sendable, Decodable, Equatable {
+    /// The family `model_type` names (BERT when absent).
+    public var family: ModelFamily
     public var vocabSize: Int
+    /// H.
     public var hiddenSize: Int
     public var numHiddenLayers: Int
     public var numAttentionHeads: Int
+    /// I.
     public var intermediateSize: Int
-    /// The `hidden_act` string; `activation` is its parsed form.
+    /// The `hidden_act` (DistilBERT: `activation`) string; `activation` is its parsed form.
     public var hiddenAct: String
     public var layerNormEps: Float
+    /// Rows of the position table (RoBERTa's include `padding_idx + 1` unused rows).
     public var maxPositionEmbeddings: Int
+    /// Rows of the token-type table; 0 when the family has none (DistilBERT).
     public var typeVocabSize: Int
     public var positionEmbeddingType: String
     public var tieWordEmbeddings: Bool
     public var padTokenId: Int?
     public var modelType: String?
+    /// E, the width of the embedding tables: ELECTRA's `embedding_size`, projected to H by
+    /// `embeddings_project` when it differs; H for the other families.
+    public var embeddingSize: Int
+    /// DistilBERT's `sinusoidal_pos_embds`: the position table is the fixed sinusoid (HF stores
+    /// it in the checkpoint; it is computed when absent).
+    public var sinusoidalPositionEmbeddings: Bool
+    /// RoBERTa's `padding_idx` (`pad_token_id`): positions count from `padding_idx + 1`, and a
+    /// padding token takes position `padding_idx`. nil: positions are `0..<T`.
+    public var positionPaddingIndex: Int?
+    /// Whether the tokenizer's token type ids are model inputs. RoBERTa has a token-type table
+    /// but its tokenizers do not return type ids (`model_input_names`), so every token is type 0.
+    public var readsTokenTypeIds: Bool
     /// `architectures`, e.g. `["BertForSequenceClassification"]`.
     public var architectures: [String]?
     /// `problem_type`: `single_label_classification`, `multi_label_classification`, `regression`.
@@ -35,6 +60,12 @@ public struct BertConfig: Sendable, Decodable, Equatable {
     public var activation: Activation { (try? Activation(hiddenAct: hiddenAct)) ?? .gelu }
     /// Head dimension `D = H / A`.
     public var headSize: Int { hiddenSize / max(numAttentionHeads, 1) }
+    /// The first position id (RoBERTa: `padding_idx + 1`; 0 otherwise).
+    public var positionOffset: Int { positionPaddingIndex.map { $0 + 1 } ?? 0 }
+    /// The longest sequence the position table holds: `max_position_embeddings` minus the offset.
+    public var maxSequenceLength: Int { maxPositionEmbeddings - positionOffset }
+    /// Whether the embeddings add a token-type row.
+    public var hasTokenTypes: Bool { typeVocabSize > 0 }
     /// Labels in index order when `id2label` is present.
     public var labels: [String]? {
         guard let id2label, !id2label.isEmpty else { return nil }
@@ -49,23 +80,59 @@ public struct BertConfig: Sendable, Decodable, Equatable {
         case positionEmbeddingType = "position_embedding_type", tieWordEmbeddings = "tie_word_embeddings"
         case padTokenId = "pad_token_id", modelType = "model_type", architectures
         case problemType = "problem_type", id2label, label2id
+        case embeddingSize = "embedding_size"
+        // DistilBERT's spellings.
+        case dim, nLayers = "n_layers", nHeads = "n_heads", hiddenDim = "hidden_dim", distilActivation = "activation"
+        case sinusoidalPosEmbds = "sinusoidal_pos_embds"
     }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        vocabSize = try c.decode(Int.self, forKey: .vocabSize)
-        hiddenSize = try c.decode(Int.self, forKey: .hiddenSize)
-        numHiddenLayers = try c.decode(Int.self, forKey: .numHiddenLayers)
-        numAttentionHeads = try c.decode(Int.self, forKey: .numAttentionHeads)
-        intermediateSize = try c.decode(Int.self, forKey: .intermediateSize)
-        hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "gelu"
-        layerNormEps = try c.decodeIfPresent(Float.self, forKey: .layerNormEps) ?? 1e-12
-        maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 512
-        typeVocabSize = try c.decodeIfPresent(Int.self, forKey: .typeVocabSize) ?? 2
-        positionEmbeddingType = try c.decodeIfPresent(String.self, forKey: .positionEmbeddingType) ?? "absolute"
-        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? true
-        padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
         modelType = try c.decodeIfPresent(String.self, forKey: .modelType)
+        do { family = try ModelFamily(modelType: modelType) } catch let error as BertError {
+            throw DecodingError.dataCorruptedError(forKey: .modelType, in: c, debugDescription: error.message)
+        }
+        vocabSize = try c.decode(Int.self, forKey: .vocabSize)
+        maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 512
+        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? true
+        positionEmbeddingType = try c.decodeIfPresent(String.self, forKey: .positionEmbeddingType) ?? "absolute"
+        padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
+        switch family {
+        case .distilbert:
+            // Reference: `DistilBertConfig` and `modeling_distilbert.py` (every LayerNorm eps 1e-12,
+            // no token-type embeddings).
+            hiddenSize = try c.decode(Int.self, forKey: .dim)
+            numHiddenLayers = try c.decode(Int.self, forKey: .nLayers)
+            numAttentionHeads = try c.decode(Int.self, forKey: .nHeads)
+            intermediateSize = try c.decode(Int.self, forKey: .hiddenDim)
+            hiddenAct = try c.decodeIfPresent(String.self, forKey: .distilActivation) ?? "gelu"
+            layerNormEps = 1e-12
+            typeVocabSize = 0
+            sinusoidalPositionEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .sinusoidalPosEmbds) ?? false
+            embeddingSize = hiddenSize
+            positionPaddingIndex = nil
+            readsTokenTypeIds = false
+        case .bert, .roberta, .electra:
+            hiddenSize = try c.decode(Int.self, forKey: .hiddenSize)
+            numHiddenLayers = try c.decode(Int.self, forKey: .numHiddenLayers)
+            numAttentionHeads = try c.decode(Int.self, forKey: .numAttentionHeads)
+            intermediateSize = try c.decode(Int.self, forKey: .intermediateSize)
+            hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "gelu"
+            layerNormEps = try c.decodeIfPresent(Float.self, forKey: .layerNormEps) ?? 1e-12
+            typeVocabSize = try c.decodeIfPresent(Int.self, forKey: .typeVocabSize) ?? 2
+            sinusoidalPositionEmbeddings = false
+            embeddingSize = family == .electra
+                ? try c.decodeIfPresent(Int.self, forKey: .embeddingSize) ?? 128 : hiddenSize
+            if family == .roberta {
+                // `RobertaEmbeddings.padding_idx = config.pad_token_id` (RobertaConfig's default 1).
+                let pad = padTokenId ?? 1
+                padTokenId = pad
+                positionPaddingIndex = pad
+            } else {
+                positionPaddingIndex = nil
+            }
+            readsTokenTypeIds = family != .roberta
+        }
         architectures = try c.decodeIfPresent([String].self, forKey: .architectures)
         problemType = try c.decodeIfPresent(String.self, forKey: .problemType)
         if let raw = try c.decodeIfPresent([String: String].self, forKey: .id2label) {
@@ -109,7 +176,10 @@ public struct BertConfig: Sendable, Decodable, Equatable {
             throw BertError(.config, "\(file.path): key \"\(key)\" has the wrong type (\(context.debugDescription))")
         } catch let DecodingError.dataCorrupted(context) {
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw BertError(.config, "\(file.path): \(key.isEmpty ? "not valid JSON" : "key \"\(key)\": \(context.debugDescription)")")
+            // An unsupported model_type carries its whole message (value and the supported list).
+            let what = key.isEmpty ? "not valid JSON" : key == CodingKeys.modelType.rawValue ? context.debugDescription
+                : "key \"\(key)\": \(context.debugDescription)"
+            throw BertError(.config, "\(file.path): \(what)")
         } catch {
             throw BertError(.config, "\(file.path): \(error)")
         }
@@ -117,19 +187,27 @@ public struct BertConfig: Sendable, Decodable, Equatable {
         return config
     }
 
-    /// Checks the values BertBLAS depends on.
+    /// Checks the values BertBLAS depends on, naming each key as the family spells it.
     public func validate(file: String = "config.json") throws {
-        for (key, value) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize),
-                             ("num_hidden_layers", numHiddenLayers), ("num_attention_heads", numAttentionHeads),
-                             ("intermediate_size", intermediateSize), ("max_position_embeddings", maxPositionEmbeddings),
-                             ("type_vocab_size", typeVocabSize)] where value <= 0 {
+        let distil = family == .distilbert
+        var sizes = [("vocab_size", vocabSize), (distil ? "dim" : "hidden_size", hiddenSize),
+                     (distil ? "n_layers" : "num_hidden_layers", numHiddenLayers),
+                     (distil ? "n_heads" : "num_attention_heads", numAttentionHeads),
+                     (distil ? "hidden_dim" : "intermediate_size", intermediateSize),
+                     ("max_position_embeddings", maxPositionEmbeddings)]
+        if family != .distilbert { sizes.append(("type_vocab_size", typeVocabSize)) }
+        if family == .electra { sizes.append(("embedding_size", embeddingSize)) }
+        for (key, value) in sizes where value <= 0 {
             throw BertError(.config, "\(file): \"\(key)\" must be positive, got \(value)")
         }
         guard hiddenSize % numAttentionHeads == 0 else {
-            throw BertError(.config, "\(file): hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(numAttentionHeads)")
+            throw BertError(.config, "\(file): \(distil ? "dim" : "hidden_size") \(hiddenSize) is not a multiple of \(distil ? "n_heads" : "num_attention_heads") \(numAttentionHeads)")
         }
         guard positionEmbeddingType == "absolute" else {
             throw BertError(.config, "\(file): position_embedding_type \"\(positionEmbeddingType)\" is not supported (only \"absolute\")")
+        }
+        if let pad = positionPaddingIndex, pad < 0 || pad + 1 >= maxPositionEmbeddings {
+            throw BertError(.config, "\(file): pad_token_id \(pad) leaves no positions in max_position_embeddings \(maxPositionEmbeddings) (\(family.rawValue) positions start at pad_token_id + 1)")
         }
         do { _ = try Activation(hiddenAct: hiddenAct) } catch let error as BertError {
             throw BertError(.config, "\(file): \(error.message)")

@@ -44,8 +44,11 @@ public final class BertModel: Sendable {
         embeddings = try Embeddings(weights, config: config)
         layers = try (0..<config.numHiddenLayers).map { try EncoderLayer(weights, index: $0, config: config) }
         let h = config.hiddenSize
-        pooler = weights.contains(TensorNames.pooler.weight)
-            ? try Linear(weights, TensorNames.pooler, inFeatures: h, outFeatures: h) : nil
+        if let names = config.tensorNames.pooler, weights.contains(names.weight) {
+            pooler = try Linear(weights, names, inFeatures: h, outFeatures: h)
+        } else {
+            pooler = nil
+        }
     }
 
     /// Allocates the buffers for forward passes of up to `maxBatch` sequences of up to
@@ -58,8 +61,8 @@ public final class BertModel: Sendable {
         guard maxBatch > 0, maxLength > 0 else {
             throw BertError(.invalidInput, "workspace needs a positive batch and length, got \(maxBatch) × \(maxLength)")
         }
-        guard maxLength <= config.maxPositionEmbeddings else {
-            throw BertError(.invalidInput, "max length \(maxLength) exceeds the model's max_position_embeddings \(config.maxPositionEmbeddings)")
+        guard maxLength <= config.maxSequenceLength else {
+            throw BertError(.invalidInput, "max length \(maxLength) exceeds the model's \(config.maxSequenceLength) positions (max_position_embeddings \(config.maxPositionEmbeddings)\(config.positionOffset > 0 ? ", starting at \(config.positionOffset)" : ""))")
         }
         return try Workspace(config: config, maxBatch: maxBatch, maxLength: maxLength)
     }
@@ -70,19 +73,24 @@ public final class BertModel: Sendable {
     /// only, and attention runs per sequence, which equals HF's padded and masked result.
     /// - Parameters:
     ///   - ids: token ids per sequence, special tokens included, no padding; each non-empty.
-    ///   - typeIds: token type (segment) ids per sequence, same lengths; nil means all 0.
+    ///   - typeIds: token type (segment) ids per sequence, same lengths; nil means all 0. Ignored
+    ///     when the family reads no type ids (`BertConfig.readsTokenTypeIds`: RoBERTa, DistilBERT).
     ///   - workspace: from `makeWorkspace`; the output points into it.
     /// - Returns: the last hidden state `[N, H]` and the pooled output `[B, H]`, valid until the
     ///   workspace's next forward pass.
     /// - Throws: `BertError.invalidInput` when the batch or a sequence exceeds the workspace, a
     ///   sequence is empty, an id is outside the vocabulary or a type id outside `type_vocab_size`.
     public func forward(ids: [[Int32]], typeIds: [[Int32]]? = nil, workspace ws: Workspace) throws -> EncoderOutput {
-        guard ws.hiddenSize == config.hiddenSize, ws.intermediateSize == config.intermediateSize else {
+        guard ws.hiddenSize == config.hiddenSize, ws.intermediateSize == config.intermediateSize,
+              ws.embeddedWidth == Workspace.embeddedWidth(config) else {
             throw BertError(.invalidInput, "the workspace was made for another model")
         }
         guard ids.count <= ws.maxBatch else {
             throw BertError(.invalidInput, "batch of \(ids.count) sequences exceeds the workspace's \(ws.maxBatch)")
         }
+        // Families whose tokenizers return no type ids (RoBERTa) run every token as type 0, as
+        // HF's pipelines do; DistilBERT has no token types at all.
+        let typeIds = config.readsTokenTypeIds && config.hasTokenTypes ? typeIds : nil
         if let typeIds, typeIds.count != ids.count {
             throw BertError(.invalidInput, "\(typeIds.count) type-id sequences for \(ids.count) id sequences")
         }
@@ -112,9 +120,7 @@ public final class BertModel: Sendable {
             n += sequence.count
         }
         let h = config.hiddenSize
-        for (b, sequence) in ids.enumerated() {
-            embeddings.forward(ids: sequence[...], typeIds: typeIds?[b][...], into: ws.hidden + ws.starts[b] * h)
-        }
+        embeddings.forward(ids: ids, typeIds: typeIds, workspace: ws, tokens: n, kernel: kernel)
         for layer in layers {
             layer.forward(ws, tokens: n, kernel: kernel)
         }
@@ -206,7 +212,7 @@ public struct EncoderOutput {
     /// - Throws: `BertError.missingTensor` when the checkpoint has no pooler.
     public func pooled(sequence b: Int) throws -> UnsafeBufferPointer<Float> {
         guard let pooledOutput else {
-            throw BertError(.missingTensor, "the checkpoint has no pooler (tried: \(TensorNames.pooler.weight.candidates.joined(separator: ", ")))")
+            throw BertError(.missingTensor, "the checkpoint has no pooler (pooler.dense)")
         }
         return UnsafeBufferPointer(rebasing: pooledOutput[(b * hiddenSize)..<((b + 1) * hiddenSize)])
     }

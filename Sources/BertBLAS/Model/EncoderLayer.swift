@@ -16,7 +16,7 @@ public struct EncoderLayer: Sendable {
     let heads: Int
 
     public init(_ weights: WeightStore, index: Int, config: BertConfig) throws {
-        let names = TensorNames.layer(index)
+        let names = config.tensorNames.layer(index)
         let h = config.hiddenSize, i = config.intermediateSize, eps = config.layerNormEps
         query = try Linear(weights, names.query, inFeatures: h, outFeatures: h)
         key = try Linear(weights, names.key, inFeatures: h, outFeatures: h)

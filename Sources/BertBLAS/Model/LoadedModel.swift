@@ -20,8 +20,8 @@ public final class LoadedModel: Sendable {
     public var kernel: Kernel { encoder.kernel }
 
     /// The longest sequence the model takes: the tokenizer's `model_max_length`, capped by
-    /// `max_position_embeddings`.
-    public var maxLength: Int { min(tokenizer.modelMaxLength, config.maxPositionEmbeddings) }
+    /// the positions (`max_position_embeddings`, less RoBERTa's offset).
+    public var maxLength: Int { min(tokenizer.modelMaxLength, config.maxSequenceLength) }
 
     /// Loads `config.json`, `model.safetensors` and the tokenizer files of a model folder.
     ///

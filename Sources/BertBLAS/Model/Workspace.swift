@@ -18,6 +18,7 @@ import Darwin
 /// scores       [T, T]   one head's attention probabilities for one sequence
 /// clsRows      [B, H]   the [CLS] rows gathered for the pooler
 /// pooled       [B, H]   pooler output
+/// embedded     [N, E]   embeddings before the projection to H (only when E ≠ H, ELECTRA)
 /// ```
 /// There is no padding: sequences are packed back to back, and attention runs per sequence over
 /// its own length. A workspace belongs to one caller at a time (it is not `Sendable`); make one
@@ -31,6 +32,8 @@ public final class Workspace {
     public let maxTokens: Int
     let hiddenSize: Int
     let intermediateSize: Int
+    /// E of the `embedded` slice (0 when the model does not project its embeddings).
+    let embeddedWidth: Int
 
     private let storage: UnsafeMutableBufferPointer<Float>
     let hidden: UnsafeMutablePointer<Float>
@@ -42,6 +45,7 @@ public final class Workspace {
     let scores: UnsafeMutablePointer<Float>
     let clsRows: UnsafeMutablePointer<Float>
     let pooled: UnsafeMutablePointer<Float>
+    let embedded: UnsafeMutablePointer<Float>
     /// Per sequence: first row in the packed buffers, and length.
     var starts: [Int]
     var lengths: [Int]
@@ -60,14 +64,20 @@ public final class Workspace {
         }
         let h = config.hiddenSize, i = config.intermediateSize
         guard let n = mul(maxBatch, maxLength), let nh = mul(n, h), let nh5 = mul(nh, 5), let ni = mul(n, i),
-              let tt = mul(maxLength, maxLength), let bh = mul(maxBatch, h), let bh2 = mul(bh, 2) else { return nil }
+              let tt = mul(maxLength, maxLength), let bh = mul(maxBatch, h), let bh2 = mul(bh, 2),
+              let ne = mul(n, embeddedWidth(config)) else { return nil }
         var total = 0
-        for part in [nh5, ni, tt, bh2] {
+        for part in [nh5, ni, tt, bh2, ne] {
             let (r, o) = total.addingReportingOverflow(part)
             if o { return nil }
             total = r
         }
         return total
+    }
+
+    /// E when the embeddings are projected to H (ELECTRA), else 0: no `embedded` slice.
+    static func embeddedWidth(_ config: BertConfig) -> Int {
+        config.embeddingSize == config.hiddenSize ? 0 : config.embeddingSize
     }
 
     /// Allocates the buffers; use `BertModel.makeWorkspace(maxBatch:maxLength:)`.
@@ -90,6 +100,7 @@ public final class Workspace {
         maxTokens = maxBatch * maxLength
         hiddenSize = config.hiddenSize
         intermediateSize = config.intermediateSize
+        embeddedWidth = Workspace.embeddedWidth(config)
         let n = maxTokens, h = hiddenSize, i = intermediateSize
         storage = UnsafeMutableBufferPointer(start: memory.bindMemory(to: Float.self, capacity: max(count, 1)), count: count)
         // Not zeroed: every slice is written before it is read, and untouched pages stay unmapped.
@@ -107,6 +118,7 @@ public final class Workspace {
         scores = slice(maxLength * maxLength)
         clsRows = slice(maxBatch * h)
         pooled = slice(maxBatch * h)
+        embedded = slice(n * Workspace.embeddedWidth(config))
         starts = []
         starts.reserveCapacity(min(maxBatch, 4096))
         lengths = []

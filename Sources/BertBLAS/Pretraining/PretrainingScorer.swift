@@ -97,7 +97,7 @@ public final class PretrainingScorer: Sendable {
     /// The vocabulary size of the decoder.
     public var vocabularySize: Int { mlmHead.vocabularySize }
     /// The longest example the model takes (`max_position_embeddings`).
-    public var maxLength: Int { model.config.maxPositionEmbeddings }
+    public var maxLength: Int { model.config.maxSequenceLength }
 
     /// Loads a checkpoint.
     ///
@@ -110,8 +110,8 @@ public final class PretrainingScorer: Sendable {
         let model = try BertModel(directory: directory, kernel: kernel)
         self.model = model
         mlmHead = try MaskedLMHead(model.weights, config: model.config)
-        let names = [TensorNames.seqRelationship.weight, TensorNames.seqRelationship.bias]
-        if names.allSatisfy({ model.weights.contains($0) }) && model.pooler != nil {
+        let names = model.config.tensorNames.heads.seqRelationship.map { [$0.weight, $0.bias] } ?? []
+        if !names.isEmpty && names.allSatisfy({ model.weights.contains($0) }) && model.pooler != nil {
             nspHead = try NextSentenceHead(model.weights, config: model.config)
         } else {
             nspHead = nil

@@ -84,7 +84,7 @@ public final class SentenceEmbedder: Sendable {
 
         let stFile = directory.appendingPathComponent("sentence_bert_config.json")
         let stConfig = try Self.readJSONObject(stFile)
-        let positions = model.config.maxPositionEmbeddings
+        let positions = model.config.maxSequenceLength
         if let maxLength {
             guard maxLength >= 2 else {
                 throw BertError(.invalidInput, "max length \(maxLength) leaves no room for [CLS] and [SEP]")

@@ -34,7 +34,7 @@ public struct Classification: Sendable, Equatable {
 /// ```
 public final class SequenceClassifier: Sendable {
     let backbone: TaskBackbone
-    let head: ClassifierHead
+    let head: SequenceClassificationHead
 
     /// Label names in `id2label` order.
     public var labels: [String] { head.labels }
@@ -60,9 +60,7 @@ public final class SequenceClassifier: Sendable {
     ///   classifier's size.
     public init(directory: URL, kernel: Kernel = .blas, function: ClassificationFunction? = nil) throws {
         backbone = try TaskBackbone(directory: directory, kernel: kernel)
-        try HeadWeights.require(backbone.model.weights, [TensorNames.pooler.weight, TensorNames.pooler.bias],
-                                task: "BertForSequenceClassification", config: backbone.config)
-        head = try ClassifierHead(backbone.model.weights, config: backbone.config, task: "BertForSequenceClassification")
+        head = try SequenceClassificationHead(backbone.model.weights, config: backbone.config)
         self.function = function ?? .default(problemType: backbone.config.problemType, labelCount: head.labels.count)
     }
 
@@ -101,10 +99,7 @@ public final class SequenceClassifier: Sendable {
         results.reserveCapacity(encodings.count)
         let width = labels.count
         try backbone.forEachBatch(encodings, batchSize: batchSize) { _, output in
-            guard let pooled = output.pooledOutput?.baseAddress else {
-                throw BertError(.missingTensor, "\(backbone.directory.path): the checkpoint has no pooler")
-            }
-            let logits = head.forward(pooled, rows: output.batchSize, kernel: backbone.model.kernel)
+            let logits = try head.forward(output, kernel: backbone.model.kernel)
             for b in 0..<output.batchSize {
                 let row = Array(logits[(b * width)..<((b + 1) * width)])
                 let scores = function.apply(row)

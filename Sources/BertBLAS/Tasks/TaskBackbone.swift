@@ -17,7 +17,7 @@ struct TaskBackbone: Sendable {
 
     /// The longest sequence the model takes: the tokenizer's `model_max_length`, capped by
     /// `max_position_embeddings`.
-    var maxLength: Int { min(tokenizer.modelMaxLength, model.config.maxPositionEmbeddings) }
+    var maxLength: Int { min(tokenizer.modelMaxLength, model.config.maxSequenceLength) }
 
     /// Runs the encoder over `encodings` in batches of at most `batchSize`, calling `body` with
     /// each batch's output and the index of its first encoding.
@@ -27,8 +27,8 @@ struct TaskBackbone: Sendable {
                       _ body: (_ first: Int, _ output: EncoderOutput) throws -> Void) throws {
         guard !encodings.isEmpty else { return }
         let longest = encodings.map(\.count).max() ?? 1
-        guard longest <= model.config.maxPositionEmbeddings else {
-            throw BertError(.invalidInput, "an input has \(longest) tokens, more than the model's max_position_embeddings \(model.config.maxPositionEmbeddings)")
+        guard longest <= model.config.maxSequenceLength else {
+            throw BertError(.invalidInput, "an input has \(longest) tokens, more than the model's \(model.config.maxSequenceLength) positions")
         }
         let batch = max(1, min(batchSize, encodings.count))
         let workspace = try model.makeWorkspace(maxBatch: batch, maxLength: max(longest, 1))

@@ -23,7 +23,8 @@ public final class TokenClassifier: Sendable {
     ///   the checkpoint has no token-classification head.
     public init(directory: URL, kernel: Kernel = .blas) throws {
         backbone = try TaskBackbone(directory: directory, kernel: kernel)
-        head = try ClassifierHead(backbone.model.weights, config: backbone.config, task: "BertForTokenClassification")
+        head = try ClassifierHead(backbone.model.weights, names: backbone.config.tensorNames.heads.tokenClassifier,
+                                  config: backbone.config, task: .tokenClassification)
     }
 
     /// Finds the entities of one text.

@@ -52,19 +52,23 @@ public final class BertModel: Sendable {
     }
 
     /// Allocates the buffers for forward passes of up to `maxBatch` sequences of up to
-    /// `maxLength` tokens each.
+    /// `maxLength` tokens each, and up to `maxTokens` tokens in all (default maxBatch × maxLength;
+    /// a batching engine passes its token budget).
     ///
-    /// - Throws: `BertError.invalidInput` unless both are positive and `maxLength` is at most
-    ///   `max_position_embeddings`, or when the buffers are too large to allocate (a huge
-    ///   `maxBatch`).
-    public func makeWorkspace(maxBatch: Int, maxLength: Int) throws -> Workspace {
+    /// - Throws: `BertError.invalidInput` unless all are positive, `maxLength` is at most
+    ///   `max_position_embeddings` and `maxTokens` at least `maxLength`, or when the buffers are
+    ///   too large to allocate (a huge `maxBatch`).
+    public func makeWorkspace(maxBatch: Int, maxLength: Int, maxTokens: Int? = nil) throws -> Workspace {
         guard maxBatch > 0, maxLength > 0 else {
             throw BertError(.invalidInput, "workspace needs a positive batch and length, got \(maxBatch) × \(maxLength)")
         }
         guard maxLength <= config.maxSequenceLength else {
             throw BertError(.invalidInput, "max length \(maxLength) exceeds the model's \(config.maxSequenceLength) positions (max_position_embeddings \(config.maxPositionEmbeddings)\(config.positionOffset > 0 ? ", starting at \(config.positionOffset)" : ""))")
         }
-        return try Workspace(config: config, maxBatch: maxBatch, maxLength: maxLength)
+        if let maxTokens, maxTokens < maxLength {
+            throw BertError(.invalidInput, "workspace of \(maxTokens) tokens cannot hold one sequence of max length \(maxLength)")
+        }
+        return try Workspace(config: config, maxBatch: maxBatch, maxLength: maxLength, maxTokens: maxTokens)
     }
 
     /// Runs the encoder on a batch of token sequences of any lengths.
@@ -118,6 +122,9 @@ public final class BertModel: Sendable {
             ws.starts.append(n)
             ws.lengths.append(sequence.count)
             n += sequence.count
+        }
+        guard n <= ws.maxTokens else {
+            throw BertError(.invalidInput, "batch of \(n) tokens exceeds the workspace's \(ws.maxTokens)")
         }
         let h = config.hiddenSize
         embeddings.forward(ids: ids, typeIds: typeIds, workspace: ws, tokens: n, kernel: kernel)

@@ -4,10 +4,11 @@ import Glibc
 import Darwin
 #endif
 
-/// The activation buffers of a forward pass, sized once from (config, max batch, max length)
-/// and reused across calls.
+/// The activation buffers of a forward pass, sized once from (config, max batch, max length,
+/// max tokens) and reused across calls.
 ///
-/// One allocation is carved into named slices (N = maxBatch × maxLength tokens at most):
+/// One allocation is carved into named slices (N = `maxTokens` real tokens at most, by default
+/// maxBatch × maxLength; a batching engine sizes it by its token budget instead):
 /// ```
 /// hidden       [N, H]   the running hidden state; after the last layer, the output
 /// query        [N, H]   Q, then reused for the attention and FFN output projections
@@ -28,7 +29,7 @@ public final class Workspace {
     public let maxBatch: Int
     /// Largest sequence length (tokens, special tokens included).
     public let maxLength: Int
-    /// Largest total of real tokens per forward pass (`maxBatch × maxLength`).
+    /// Largest total of real tokens per forward pass (default `maxBatch × maxLength`).
     public let maxTokens: Int
     let hiddenSize: Int
     let intermediateSize: Int
@@ -52,18 +53,19 @@ public final class Workspace {
 
     /// The number of floats a workspace holds for these sizes: the one place sizes are computed.
     /// `Int.max` when the sizes overflow (no workspace that large can be allocated).
-    public static func floatCount(config: BertConfig, maxBatch: Int, maxLength: Int) -> Int {
-        checkedFloatCount(config: config, maxBatch: maxBatch, maxLength: maxLength) ?? .max
+    /// `maxTokens` nil means maxBatch × maxLength.
+    public static func floatCount(config: BertConfig, maxBatch: Int, maxLength: Int, maxTokens: Int? = nil) -> Int {
+        checkedFloatCount(config: config, maxBatch: maxBatch, maxLength: maxLength, maxTokens: maxTokens) ?? .max
     }
 
     /// `floatCount`, or nil when a product or the sum overflows `Int`.
-    static func checkedFloatCount(config: BertConfig, maxBatch: Int, maxLength: Int) -> Int? {
+    static func checkedFloatCount(config: BertConfig, maxBatch: Int, maxLength: Int, maxTokens: Int? = nil) -> Int? {
         func mul(_ a: Int, _ b: Int) -> Int? {
             let (r, o) = a.multipliedReportingOverflow(by: b)
             return o ? nil : r
         }
         let h = config.hiddenSize, i = config.intermediateSize
-        guard let n = mul(maxBatch, maxLength), let nh = mul(n, h), let nh5 = mul(nh, 5), let ni = mul(n, i),
+        guard let n = maxTokens ?? mul(maxBatch, maxLength), let nh = mul(n, h), let nh5 = mul(nh, 5), let ni = mul(n, i),
               let tt = mul(maxLength, maxLength), let bh = mul(maxBatch, h), let bh2 = mul(bh, 2),
               let ne = mul(n, embeddedWidth(config)) else { return nil }
         var total = 0
@@ -84,9 +86,10 @@ public final class Workspace {
     ///
     /// - Throws: `BertError.invalidInput` naming the batch and length when the buffers overflow
     ///   `Int` or cannot be allocated.
-    init(config: BertConfig, maxBatch: Int, maxLength: Int) throws {
-        let what = "workspace for \(maxBatch) sequences × \(maxLength) tokens (hidden \(config.hiddenSize), intermediate \(config.intermediateSize))"
-        guard let count = Workspace.checkedFloatCount(config: config, maxBatch: maxBatch, maxLength: maxLength),
+    init(config: BertConfig, maxBatch: Int, maxLength: Int, maxTokens: Int? = nil) throws {
+        let tokens = maxTokens.map { ", \($0) tokens in all" } ?? ""
+        let what = "workspace for \(maxBatch) sequences × \(maxLength) tokens\(tokens) (hidden \(config.hiddenSize), intermediate \(config.intermediateSize))"
+        guard let count = Workspace.checkedFloatCount(config: config, maxBatch: maxBatch, maxLength: maxLength, maxTokens: maxTokens),
               count <= Int.max / MemoryLayout<Float>.stride else {
             throw BertError(.invalidInput, "\(what) is too large")
         }
@@ -97,11 +100,11 @@ public final class Workspace {
         }
         self.maxBatch = maxBatch
         self.maxLength = maxLength
-        maxTokens = maxBatch * maxLength
+        self.maxTokens = maxTokens ?? maxBatch * maxLength
         hiddenSize = config.hiddenSize
         intermediateSize = config.intermediateSize
         embeddedWidth = Workspace.embeddedWidth(config)
-        let n = maxTokens, h = hiddenSize, i = intermediateSize
+        let n = self.maxTokens, h = hiddenSize, i = intermediateSize
         storage = UnsafeMutableBufferPointer(start: memory.bindMemory(to: Float.self, capacity: max(count, 1)), count: count)
         // Not zeroed: every slice is written before it is read, and untouched pages stay unmapped.
         var next = memory.assumingMemoryBound(to: Float.self)

@@ -7,7 +7,7 @@ random checkpoint (hidden 32, 2 layers, 4 heads, a few hundred tokens of vocabul
 with save_pretrained into Tests/Goldens/families/models/<family>-<head>/, and
 Tests/Goldens/families/<family>.json holds:
 
-  hidden     per sequence-classification checkpoint: the unpadded input ids (and token type ids when the family reads
+  hidden     per sequence-classification checkpoint: for TEXTS then PAIRS, the unpadded input ids (and token type ids when the family reads
              them) of a padded batch, the base model's last hidden state of the real tokens
              [T, H] per sequence and, when the family has a pooler, the pooler output [B, H];
   logits     per head: the head's raw outputs for those ids (sequence logits [L], token logits
@@ -17,7 +17,7 @@ Tests/Goldens/families/<family>.json holds:
              strategy), question-answering and fill-mask pipeline outputs, as in
              scripts/goldens_heads.py.
 
-Extra rows cover DistilBERT with sinusoidal positions (stored, and absent from the checkpoint
+Extra rows cover XLM-RoBERTa (model_type xlm-roberta), DistilBERT with sinusoidal positions (stored, and absent from the checkpoint
 so that transformers computes them at load) and a FinBERT-style BERT checkpoint (its own cased
 vocab.txt, labels positive/negative/neutral).
 
@@ -43,6 +43,7 @@ from transformers import (
     ElectraForTokenClassification, ElectraTokenizerFast,
     RobertaConfig, RobertaForMaskedLM, RobertaForQuestionAnswering, RobertaForSequenceClassification,
     RobertaForTokenClassification, RobertaTokenizerFast,
+    XLMRobertaConfig, XLMRobertaForSequenceClassification,
     pipeline,
 )
 
@@ -149,6 +150,10 @@ def roberta_config(vocab, **kw):
                          initializer_range=0.3, **kw)
 
 
+def xlm_roberta_config(vocab, **kw):
+    return XLMRobertaConfig(**roberta_config(vocab, **kw).to_dict())
+
+
 def electra_config(vocab, **kw):
     # embedding_size 16 ≠ hidden 32: the embeddings_project path.
     return ElectraConfig(vocab_size=vocab, embedding_size=16, hidden_size=HIDDEN, num_hidden_layers=LAYERS,
@@ -177,6 +182,10 @@ TABLE = {
                     cls=RobertaForSequenceClassification, ner=RobertaForTokenClassification,
                     qa=RobertaForQuestionAnswering, mlm=RobertaForMaskedLM, seed=1400,
                     labels=["NEGATIVE", "POSITIVE"], heads=["cls", "ner", "qa", "mlm"]),
+    # XLM-RoBERTa: RoBERTa's model under its own model_type (its Unigram tokenizer is stood in for
+    # by the byte-level BPE here; the goldens that matter are the hidden state and head from ids).
+    "xlm-roberta": dict(config=xlm_roberta_config, tokenizer=bpe_tokenizer, cls=XLMRobertaForSequenceClassification,
+                        seed=1600, labels=["NEGATIVE", "NEUTRAL", "POSITIVE"], heads=["cls"]),
     # FinBERT-style: a plain BERT checkpoint with its own cased vocab.txt and ProsusAI/finbert's labels.
     "finbert": dict(config=bert_config, tokenizer=lambda f: wordpiece_tokenizer(BertTokenizerFast, f, cased=True),
                     cls=BertForSequenceClassification, seed=1500,
@@ -217,7 +226,7 @@ def hidden_golden(model, base_name, tok, reads_types):
     T = max(len(x) for x in ids)
     kwargs = dict(input_ids=torch.tensor([x + [pad] * (T - len(x)) for x in ids]),
                   attention_mask=torch.tensor([[1] * len(x) + [0] * (T - len(x)) for x in ids]))
-    out = {"input_ids": ids}
+    out = {"texts": TEXTS, "input_ids": ids}
     if reads_types:
         types = enc1["token_type_ids"] + enc2["token_type_ids"]
         kwargs["token_type_ids"] = torch.tensor([x + [0] * (T - len(x)) for x in types])

@@ -7,11 +7,12 @@ import Testing
 /// Adding a family: a row in the script's TABLE, then its name in the argument lists below.
 enum FamilyGoldens {
     /// Families and checkpoints with a last-hidden-state golden (the sequence-classification ones).
-    static let encoders = ["distilbert-cls", "distilbert-sinusoidal-cls", "electra-cls", "roberta-cls", "finbert-cls"]
+    static let encoders = ["distilbert-cls", "distilbert-sinusoidal-cls", "electra-cls", "roberta-cls", "xlm-roberta-cls",
+                           "finbert-cls"]
     /// Every head checkpoint, for the from-ids head tests.
     static let heads = ["distilbert-cls", "distilbert-ner", "distilbert-qa", "distilbert-mlm", "distilbert-sinusoidal-cls",
                         "electra-cls", "electra-ner", "electra-qa", "electra-mlm",
-                        "roberta-cls", "roberta-ner", "roberta-qa", "roberta-mlm", "finbert-cls"]
+                        "roberta-cls", "roberta-ner", "roberta-qa", "roberta-mlm", "xlm-roberta-cls", "finbert-cls"]
     /// Checkpoints whose tokenizer BertBLAS reads, for the whole-pipeline tests. RoBERTa's
     /// byte-level BPE joins when the tokenizer protocol lands (issue 11, tokenizer half).
     static let pipelines = ["distilbert-cls", "distilbert-ner", "distilbert-qa", "distilbert-mlm", "distilbert-sinusoidal-cls",
@@ -19,6 +20,8 @@ enum FamilyGoldens {
 
     /// The last hidden state (and pooler output when the family has a pooler) of a padded batch.
     struct Hidden: Decodable {
+        /// The single texts, whose encodings come first in `input_ids` (the pairs follow).
+        var texts: [String]
         var input_ids: [[Int32]]
         /// Absent when the family's tokenizer returns no type ids (DistilBERT, RoBERTa).
         var token_type_ids: [[Int32]]?

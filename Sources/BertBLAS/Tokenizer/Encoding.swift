@@ -110,6 +110,9 @@ extension Encoding {
         var offsets: [Offset] = []
         var wordIds: [Int?] = []
         var specialTokensMask: [Int32] = []
+        /// Token strings that differ from the vocabulary's (an added token matched with the spaces
+        /// it strips, a Unigram unknown piece keeps its text); empty means none do.
+        var texts: [String?] = []
         /// Sequence id → token range; empty means "one sequence, id 0, all tokens".
         var sequenceRanges: [(Int, Range<Int>)] = []
         var overflowing: [Part] = []
@@ -123,7 +126,8 @@ extension Encoding {
 
         func slice(_ r: Range<Int>) -> Part {
             Part(ids: Array(ids[r]), typeIds: Array(typeIds[r]), offsets: Array(offsets[r]),
-                 wordIds: Array(wordIds[r]), specialTokensMask: Array(specialTokensMask[r]))
+                 wordIds: Array(wordIds[r]), specialTokensMask: Array(specialTokensMask[r]),
+                 texts: texts.isEmpty ? [] : Array(texts[r]))
         }
 
         /// `Encoding::truncate` with direction right: keeps the first `maxLength` tokens and
@@ -158,6 +162,7 @@ extension Encoding {
         /// building that part (the post-processor's hot path).
         mutating func appendSpecial(_ id: Int32, typeId: Int32) {
             for i in overflowing.indices { overflowing[i].appendSpecial(id, typeId: typeId) }
+            if !texts.isEmpty { texts.append(nil) }
             ids.append(id)
             typeIds.append(typeId)
             offsets.append(Offset(start: 0, end: 0))
@@ -196,6 +201,10 @@ extension Encoding {
                 sequenceRanges.removeAll { $0.0 == id }
                 sequenceRanges.append((id, (base + r.lowerBound)..<(base + r.upperBound)))
             }
+            if !texts.isEmpty || !pair.texts.isEmpty {
+                if texts.isEmpty { texts = [String?](repeating: nil, count: ids.count) }
+                texts += pair.texts.isEmpty ? [String?](repeating: nil, count: pair.ids.count) : pair.texts
+            }
             ids += pair.ids
             typeIds += pair.typeIds
             offsets += pair.offsets
@@ -214,8 +223,12 @@ extension Encoding {
                     for i in r where i < ids.count { sequenceIds[i] = id }
                 }
             }
+            var tokens = vocabulary.tokenStrings(ids)
+            for (i, t) in texts.enumerated() {
+                if let t { tokens[i] = t }
+            }
             return Encoding(
-                ids: ids, typeIds: typeIds, tokens: vocabulary.tokenStrings(ids), offsets: offsets,
+                ids: ids, typeIds: typeIds, tokens: tokens, offsets: offsets,
                 attentionMask: [Int32](repeating: 1, count: ids.count),
                 specialTokensMask: specialTokensMask, wordIds: wordIds, sequenceIds: sequenceIds,
                 overflowing: overflowing.map { $0.finish(vocabulary) })

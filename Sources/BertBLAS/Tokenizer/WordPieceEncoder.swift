@@ -29,7 +29,8 @@ struct AddedToken: Sendable {
     var special: Bool
 }
 
-/// Normalizer + pre-tokenizer + WordPiece for one sequence, fused into one pass over UTF-8.
+/// Normalizer + pre-tokenizer + WordPiece for one sequence, fused into one pass over UTF-8: the
+/// BERT stages of the `SequenceEncoder` seam (fused because they are BERT's hot path).
 ///
 /// Stages (huggingface/tokenizers: normalizers/bert.rs, pre_tokenizers/bert.rs,
 /// models/wordpiece/mod.rs, tokenizer/added_vocabulary.rs):
@@ -40,7 +41,7 @@ struct AddedToken: Sendable {
 /// 4. each word is split by greedy longest-match WordPiece (`##` pieces), or becomes one `[UNK]`.
 ///
 /// Offsets of a token are (origin of its first scalar, origin of its last scalar + 1).
-struct WordPieceEncoder: Sendable {
+struct WordPieceEncoder: SequenceEncoder {
     let vocabulary: Vocabulary
     let unk: Int32
     let maxInputCharsPerWord: Int
@@ -95,7 +96,7 @@ struct WordPieceEncoder: Sendable {
     }
 
     /// One sequence's tokens before post-processing.
-    func encode(_ text: String, typeId: Int32) -> Encoding.Part {
+    func encode(_ text: String) -> Encoding.Part {
         var part = Encoding.Part()
         var text = text
         text.withUTF8 { utf8 in
@@ -106,8 +107,6 @@ struct WordPieceEncoder: Sendable {
                 part.wordIds = state.words
             }
         }
-        part.typeIds = [Int32](repeating: typeId, count: part.ids.count)
-        part.specialTokensMask = [Int32](repeating: 0, count: part.ids.count)
         return part
     }
 

@@ -23,49 +23,50 @@ public struct SpecialTokens: Sendable, Equatable {
     }
 }
 
-/// HuggingFace's BERT tokenizer (`BertTokenizerFast`: BertNormalizer + BertPreTokenizer +
-/// WordPiece + BertProcessing/TemplateProcessing), in Swift, id for id and offset for offset.
+/// A HuggingFace tokenizer (the `tokenizers` pipeline of a model folder), in Swift, id for id and
+/// offset for offset: the sequence stages (added tokens, normalizer, pre-tokenizer, model: WordPiece,
+/// byte-level BPE or Unigram, see `SequenceEncoder`), then the shared ones: truncation, the
+/// post-processor template, padding, and the decoder.
 ///
 /// Immutable and `Sendable`: share one instance between threads.
-public final class BertTokenizer: Sendable {
-    /// The WordPiece vocabulary.
+public final class Tokenizer: Sendable {
+    /// The vocabulary (model vocabulary plus added tokens).
     public let vocabulary: Vocabulary
-    /// Special-token ids.
+    /// Special-token ids (`[CLS]`/`<s>`, `[SEP]`/`</s>`, padding, unknown, mask).
     public let specialTokens: SpecialTokens
     /// `model_max_length` from tokenizer_config.json (else the model config's
     /// `max_position_embeddings`, else `Int.max`). Not applied unless a caller truncates to it.
     public let modelMaxLength: Int
-    /// The normalizer settings in use (`nil`: no normalizer in tokenizer.json).
+    /// The BertNormalizer settings in use (`nil`: no normalizer, or not a BERT normalizer).
     public let normalizer: NormalizerOptions?
     /// The truncation stored in tokenizer.json, for callers that opt into it (`encode` never
     /// applies it by itself). The sentence-transformers MiniLM folder stores longest_first 128.
     public let storedTruncation: Truncation?
     /// The padding stored in tokenizer.json, for callers that opt into it (MiniLM stores fixed 128).
     public let storedPadding: Padding?
+    /// The tokenizer model: `WordPiece`, `BPE` or `Unigram` (tokenizer.json's `model.type`).
+    public let modelType: String
 
-    let encoder: WordPieceEncoder
-    let single: [TemplateStep]
-    let pair: [TemplateStep]
+    let encoder: any SequenceEncoder
+    let postProcessor: PostProcessor
+    let decoder: TokenDecoder
     let specialIds: Set<Int32>
-    let decoderCleanup: Bool
     let cleanUpTokenizationSpaces: Bool
-
-    enum TemplateStep: Sendable {
-        case special(Int32, typeId: Int32)
-        case sequence(Int, typeId: Int32)
-    }
 
     /// Loads the tokenizer of a HuggingFace model folder.
     ///
-    /// Reads `tokenizer.json` when present; otherwise `vocab.txt` plus the optional
-    /// `tokenizer_config.json` (`do_lower_case`, `strip_accents`, `tokenize_chinese_chars`,
-    /// `model_max_length`, special-token names), as transformers converts them for
-    /// `BertTokenizerFast`.
+    /// Reads `tokenizer.json` when present and dispatches on its `model.type` (WordPiece, BPE,
+    /// Unigram); otherwise the slow-tokenizer files, converted as transformers converts them:
+    /// `vocab.json` + `merges.txt` (byte-level BPE, RoBERTa) or `vocab.txt` (WordPiece, BERT),
+    /// with the optional `tokenizer_config.json` (`do_lower_case`, `strip_accents`,
+    /// `tokenize_chinese_chars`, `add_prefix_space`, `trim_offsets`, `model_max_length`,
+    /// special-token names).
     ///
     /// - Parameter directory: the model folder.
-    /// - Throws: `BertError` naming the file: `.io` when neither tokenizer.json nor vocab.txt
-    ///   exists or cannot be read, `.invalidFile` for malformed JSON or a vocabulary without the
-    ///   unknown token (or `[CLS]`, `[SEP]`, `[PAD]`), `.unsupported` for a non-WordPiece tokenizer.
+    /// - Throws: `BertError` naming the file: `.io` when no tokenizer file exists or cannot be
+    ///   read, `.invalidFile` for malformed JSON or a vocabulary without a needed special token,
+    ///   `.unsupported` for a model, normalizer, pre-tokenizer, post-processor or decoder type this
+    ///   library does not implement (the message lists the supported ones).
     public init(directory: URL) throws {
         let def = try TokenizerFiles.load(directory: directory)
         var entries = def.entries
@@ -93,10 +94,10 @@ public final class BertTokenizer: Sendable {
         self.normalizer = def.normalizer
         self.storedTruncation = def.storedTruncation
         self.storedPadding = def.storedPadding
-        self.decoderCleanup = def.decoderCleanup
         self.cleanUpTokenizationSpaces = def.cleanUpTokenizationSpaces
         self.specialIds = Set(def.addedTokens.filter(\.special).map(\.id))
-        func steps(_ pieces: [TemplatePiece]) throws -> [TemplateStep] {
+        self.modelType = def.modelType
+        func steps(_ pieces: [TemplatePiece]) throws -> [PostProcessor.Step] {
             try pieces.map { piece in
                 switch piece {
                 case .special(let name, let typeId):
@@ -107,20 +108,16 @@ public final class BertTokenizer: Sendable {
                 }
             }
         }
-        self.single = try steps(def.single)
-        self.pair = try steps(def.pair)
-        self.encoder = WordPieceEncoder(
-            vocabulary: vocabulary, unk: unk, maxInputCharsPerWord: def.maxInputCharsPerWord,
-            normalizer: def.normalizer,
-            addedTokens: def.addedTokens.map { AddedToken(content: Array($0.content.utf8), id: $0.id, special: $0.special) })
+        self.postProcessor = PostProcessor(single: try steps(def.single), pair: try steps(def.pair),
+                                           trimOffsets: def.trimOffsets, addPrefixSpace: def.trimAddPrefixSpace,
+                                           zeroTypeIds: def.zeroTypeIds)
+        self.decoder = def.decoder
+        self.encoder = try def.makeEncoder(vocabulary: vocabulary, unk: unk)
     }
 
-    /// Number of special tokens the post-processor adds (2 for a single text, 3 for a pair).
+    /// Number of special tokens the post-processor adds (BERT: 2 for a single text, 3 for a pair).
     public func numberOfSpecialTokens(pair: Bool) -> Int {
-        (pair ? self.pair : single).reduce(0) { n, s in
-            if case .special = s { return n + 1 }
-            return n
-        }
+        postProcessor.addedTokens(pair: pair)
     }
 
     // MARK: - Encoding
@@ -135,7 +132,7 @@ public final class BertTokenizer: Sendable {
     ///     (`onlySecond` without a pair, a sequence too short to remove enough tokens, `maxLength`
     ///     smaller than the special tokens, a negative `stride`) leave the encoding untruncated; a stride too large is
     ///     clamped. Use `checkedEncode` to get an error instead.
-    ///   - addSpecialTokens: add `[CLS]`/`[SEP]` (default true).
+    ///   - addSpecialTokens: add the post-processor's special tokens (default true).
     /// - Returns: the encoding; an empty text gives `[CLS] [SEP]`.
     public func encode(_ text: String, pair: String? = nil, truncation: Truncation? = nil,
                        addSpecialTokens: Bool = true) -> Encoding {
@@ -161,7 +158,7 @@ public final class BertTokenizer: Sendable {
     ///   - padding: `.longest` pads to the longest encoding of the batch, `.maxLength(n)` to `n`
     ///     (longer encodings are left as they are); `nil` (default) does not pad. Overflow windows
     ///     are padded to the same length.
-    ///   - addSpecialTokens: add `[CLS]`/`[SEP]` (default true).
+    ///   - addSpecialTokens: add the post-processor's special tokens (default true).
     /// - Returns: one encoding per text, in order.
     public func encodeBatch(_ texts: [String], pairs: [String]? = nil, truncation: Truncation? = nil,
                             padding: Padding? = nil, addSpecialTokens: Bool = true) -> [Encoding] {
@@ -211,170 +208,36 @@ public final class BertTokenizer: Sendable {
         var problem: BertError?
         if let truncation {
             let added = addSpecialTokens ? numberOfSpecialTokens(pair: b != nil) : 0
-            var params = truncation
-            if truncation.maxLength < added {
-                problem = BertError(.invalidInput,
-                                    "--max-length \(truncation.maxLength) is smaller than the \(added) special tokens")
-            } else if truncation.stride < 0 {
-                // tokenizers' stride is a usize: a negative one is rejected, not applied.
-                problem = BertError(.invalidInput, "--stride must not be negative, got \(truncation.stride)")
-            } else {
-                params.maxLength -= added
-                problem = Self.truncate(&a, &b, params)
-            }
+            problem = TruncationStage.apply(truncation, added: added, &a, &b)
         }
-        // PostProcessor::process: sequence ids and type ids, then the template.
-        a.setSequenceId(0)
-        for i in a.overflowing.indices { a.overflowing[i].setSequenceId(0) }
-        if b != nil {
-            b?.setSequenceId(1)
-            if let n = b?.overflowing.count { for i in 0..<n { b?.overflowing[i].setSequenceId(1) } }
-        }
-        let template = b == nil ? single : self.pair
-        var merged = Encoding.Part()
-        merged.reserveCapacity(a.count + (b?.count ?? 0) + template.count)
-        for step in template {
-            switch step {
-            case .special(let id, let typeId):
-                guard addSpecialTokens else { continue }
-                merged.appendSpecial(id, typeId: typeId)
-            case .sequence(let s, let typeId):
-                guard var part = s == 0 ? a : b else { continue }
-                part.typeIds = [Int32](repeating: typeId, count: part.count)
-                part.setSequenceId(s)
-                merged.merge(part)
-            }
-        }
+        let merged = postProcessor.process(a, b, addSpecialTokens: addSpecialTokens, vocabulary: vocabulary)
         return (merged.finish(vocabulary), problem)
-    }
-
-    /// `truncate_encodings` (tokenizers/src/utils/truncation.rs), direction right. Returns the
-    /// error HF would raise (leaving the parts untouched, or clamping a too-large stride).
-    static func truncate(_ a: inout Encoding.Part, _ b: inout Encoding.Part?, _ p: Truncation) -> BertError? {
-        let maxLength = p.maxLength
-        var strideError: BertError?
-        func cut(_ part: inout Encoding.Part, _ length: Int) {
-            if length < part.count && length > 0 && p.stride >= length {
-                strideError = BertError(.invalidInput,
-                    "--stride \(p.stride) must be smaller than the \(length) tokens left for the truncated text")
-            }
-            part.truncate(length, stride: p.stride)
-        }
-        if maxLength == 0 {
-            cut(&a, 0)
-            if var other = b {
-                cut(&other, 0)
-                b = other
-            }
-            return strideError
-        }
-        let total = a.count + (b?.count ?? 0)
-        guard total > maxLength else { return nil }
-        let toRemove = total - maxLength
-        switch p.strategy {
-        case .longestFirst:
-            if var other = b {
-                var n1 = a.count, n2 = other.count
-                let swapped = n1 > n2
-                if swapped { swap(&n1, &n2) }
-                n2 = n1 > maxLength ? n1 : max(n1, maxLength - n1)
-                if n1 + n2 > maxLength {
-                    n1 = maxLength / 2
-                    n2 = n1 + maxLength % 2
-                }
-                if swapped { swap(&n1, &n2) }
-                cut(&a, n1)
-                cut(&other, n2)
-                b = other
-            } else {
-                cut(&a, total - toRemove)
-            }
-        case .onlyFirst, .onlySecond:
-            if p.strategy == .onlySecond {
-                guard var other = b else {
-                    return BertError(.invalidInput, "--truncation only_second needs a text pair")
-                }
-                guard other.count > toRemove else {
-                    return BertError(.invalidInput,
-                        "--truncation only_second: the second text has \(other.count) tokens, \(toRemove) must go; use longest_first")
-                }
-                cut(&other, other.count - toRemove)
-                b = other
-            } else {
-                guard a.count > toRemove else {
-                    return BertError(.invalidInput,
-                        "--truncation only_first: the first text has \(a.count) tokens, \(toRemove) must go; use longest_first")
-                }
-                cut(&a, a.count - toRemove)
-            }
-        }
-        return strideError
     }
 
     // MARK: - Decoding
 
-    /// Turns ids back into text, as transformers' `tokenizer.decode` for a BERT fast tokenizer:
-    /// the WordPiece decoder (`##` pieces join the previous token, others get a space; per-token
-    /// clean-up), then `clean_up_tokenization_spaces` when the folder asks for it (the default).
+    /// Turns ids back into text, as transformers' `tokenizer.decode` for the folder's fast
+    /// tokenizer: the folder's decoder (WordPiece: `##` pieces join the previous token, others get
+    /// a space, per-token clean-up; ByteLevel: bytes back to UTF-8; Metaspace: `▁` back to
+    /// spaces), then `clean_up_tokenization_spaces` when the folder asks for it.
     ///
     /// - Parameters:
     ///   - ids: token ids; ids outside the vocabulary are skipped.
     ///   - skipSpecialTokens: drop special added tokens (`[CLS]`, `[SEP]`, `[PAD]`, `[UNK]`,
-    ///     `[MASK]`). Default true.
+    ///     `[MASK]`, `<s>` ...). Default true.
     public func decode(_ ids: [Int32], skipSpecialTokens: Bool = true) -> String {
-        let prefix = vocabulary.continuationPrefix
-        var out = ""
-        var first = true
+        var tokens: [String] = []
+        tokens.reserveCapacity(ids.count)
         for id in ids {
             if skipSpecialTokens && specialIds.contains(id) { continue }
             guard let token = vocabulary.token(id) else { continue }
-            var piece: String
-            if first {
-                piece = token
-            } else if !prefix.isEmpty && token.utf8.starts(with: prefix.utf8) {
-                // Compare bytes, not Characters: "##" + a combining mark is one grapheme.
-                piece = String(decoding: token.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
-            } else {
-                piece = " " + token
-            }
-            first = false
-            if decoderCleanup { piece = Self.cleanup(piece, dontRule: true) }
-            out += piece
+            tokens.append(token)
         }
-        if cleanUpTokenizationSpaces { out = Self.cleanup(out, dontRule: false) }
-        return out
-    }
-
-    /// The decoder's `cleanup` (tokenizers decoders/wordpiece.rs) and, without the `do not` rule,
-    /// transformers' `clean_up_tokenization`.
-    static func cleanup(_ s: String, dontRule: Bool) -> String {
-        var bytes = Array(s.utf8)
-        guard bytes.contains(0x20) else { return s }
-        let rules: [(String, String)] = [
-            (" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
-            (" 'm", "'m"), (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"),
-        ]
-        for (from, to) in rules where dontRule || from != " do not" {
-            bytes = replace(bytes, Array(from.utf8), Array(to.utf8))
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// Replaces every non-overlapping occurrence, left to right (Rust/Python `str.replace`).
-    static func replace(_ s: [UInt8], _ from: [UInt8], _ to: [UInt8]) -> [UInt8] {
-        guard s.count >= from.count else { return s }
-        var out: [UInt8] = []
-        out.reserveCapacity(s.count)
-        var i = 0
-        while i < s.count {
-            if i + from.count <= s.count && s[i] == from[0] && s[i..<(i + from.count)].elementsEqual(from) {
-                out += to
-                i += from.count
-            } else {
-                out.append(s[i])
-                i += 1
-            }
-        }
+        var out = decoder.decode(tokens)
+        if cleanUpTokenizationSpaces { out = TokenDecoder.cleanup(out, dontRule: false) }
         return out
     }
 }
+
+/// The BERT name of `Tokenizer`, kept for the code written before other families arrived.
+public typealias BertTokenizer = Tokenizer

@@ -19,14 +19,14 @@ BBC        := $(DATA)/bbcnews
 
 export BERTBLAS_CACHE := $(CACHE)
 
-.PHONY: all deps models data build release test demo bench clean goldens help
+.PHONY: all deps models data build release test demo bench bench-corpus clean goldens help
 
 all: build
 
 help:
 	@echo "make demo    install what is missing, build in release, run the main job on real data"
 	@echo "make test    install what is missing and run the whole test suite"
-	@echo "make bench   run the benchmarks (swift run -c release bench)"
+	@echo "make bench   bench encoder on MiniLM and, with a reference venv, PyTorch / ONNX Runtime on the same workloads"
 
 ## System packages: OpenBLAS + LAPACKE, installed only when pkg-config or the header is missing.
 deps:
@@ -84,8 +84,32 @@ demo: deps models data
 	@echo "== 3. classify a folder of sample text files =="
 	$(BERT) classify --model $(DEMO)/rotten-head --format table $(DEMO)/samples
 
-bench: deps models
-	swift run -c release bench
+## Benchmarks (docs/BENCHMARKS.md). The corpus: the first 1000 non-empty lines (titles and paragraphs)
+## of BBC News, articles in sorted path order. The reference engines (PyTorch, ONNX Runtime) run
+## when BENCH_VENV has torch and onnxruntime; otherwise that part is skipped.
+BENCH_CORPUS := $(DATA)/bench/bbc-paragraphs-1000.txt
+BENCH_OUT    := $(CACHE)/bench
+BENCH_VENV   ?= $(if $(wildcard /work/venv/bin/python),/work/venv,$(GOLDENS_VENV))
+BENCH_THREADS ?= $(shell nproc)
+
+bench-corpus: $(BENCH_CORPUS)
+
+$(BENCH_CORPUS): $(BBC)/.complete
+	@mkdir -p $(dir $@)
+	find $(BBC) -name '*.txt' -print0 | LC_ALL=C sort -z | xargs -0 awk 'NF' | head -n 1000 > $@.tmp
+	mv $@.tmp $@
+
+bench: deps models $(BENCH_CORPUS)
+	swift build -c release --product bench
+	@mkdir -p $(BENCH_OUT)
+	.build/release/bench encoder --corpus $(BENCH_CORPUS) --threads $(BENCH_THREADS) --json > $(BENCH_OUT)/bertblas.json
+	.build/release/bench encoder --corpus $(BENCH_CORPUS) --threads $(BENCH_THREADS) --only lat128,thr32x128,corpus,tok,contended
+	@if [ -x $(BENCH_VENV)/bin/python ] && $(BENCH_VENV)/bin/python -c 'import torch, onnxruntime, transformers' 2>/dev/null; then \
+		$(BENCH_VENV)/bin/python scripts/bench_reference.py --model $(MINILM) --corpus $(BENCH_CORPUS) \
+			--threads $(BENCH_THREADS) --bertblas $(BENCH_OUT)/bertblas.json; \
+	else \
+		echo "bench: no reference venv ($(BENCH_VENV) with torch, onnxruntime, transformers): skipping PyTorch / ONNX Runtime"; \
+	fi
 
 clean:
 	rm -rf .build

@@ -100,6 +100,36 @@ struct GemmBench: ParsableCommand {
     }
 }
 
+extension GemmBench {
+    /// The best GFLOP/s of `cblas_sgemm` (NoTrans, Trans: a Linear on the weight as stored) on
+    /// `[m, k] · [n, k]ᵀ` over `seconds` of runs, inputs uniform in [-1, 1].
+    static func blasRate(m: Int, n: Int, k: Int, seconds: Double) -> Double {
+        var rng = SplitMix64(seed: UInt64(m * 31 + n * 7 + k))
+        let a = (0..<(m * k)).map { _ in rng.nextFloat() }
+        let w = (0..<(n * k)).map { _ in rng.nextFloat() }
+        var c = [Float](repeating: 0, count: m * n)
+        var best = Double.infinity, spent = 0.0, runs = 0
+        a.withUnsafeBufferPointer { pa in
+            w.withUnsafeBufferPointer { pw in
+                c.withUnsafeMutableBufferPointer { pc in
+                    guard let pa = pa.baseAddress, let pw = pw.baseAddress, let out = pc.baseAddress else { return }
+                    let call = {
+                        Gemm.sgemm(.blas, transB: true, m: m, n: n, k: k, a: pa, lda: k, b: pw, ldb: k, c: out, ldc: n)
+                    }
+                    call()
+                    while runs < 3 || spent < seconds {
+                        let t = time(call)
+                        best = min(best, t)
+                        spent += t
+                        runs += 1
+                    }
+                }
+            }
+        }
+        return 2 * Double(m) * Double(n) * Double(k) / best / 1e9
+    }
+}
+
 func time(_ body: () -> Void) -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
     body()

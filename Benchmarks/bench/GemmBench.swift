@@ -26,9 +26,22 @@ struct GemmBench: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "The M values (tokens).")
     var m: [Int] = [128, 4096]
 
+    @Flag(help: "Time only one single-threaded cblas_sgemm call per shape (the rate of one panel on one core), BLAS GFLOP/s per M.")
+    var singleThread = false
+
     static let shapes: [(n: Int, k: Int)] = [(384, 384), (1536, 384), (384, 1536), (768, 768), (3072, 768), (768, 3072)]
 
     func run() throws {
+        if singleThread {
+            BLASRuntime.setThreads(1)
+            print("one thread, one cblas_sgemm call per product; BLAS core \(BLASRuntime.coreName); GFLOP/s")
+            print(pad("M", 6) + Self.shapes.map { pad("\($0.n)x\($0.k)", 11) }.joined())
+            for m in m {
+                let rates = Self.shapes.map { GemmBench.blasRate(m: m, n: $0.n, k: $0.k, seconds: 0.2, split: false) }
+                print(pad("\(m)", 6) + rates.map { pad(String(format: "%.1f", $0), 11) }.joined())
+            }
+            return
+        }
         var rows: [[String: Any]] = []
         if !json {
             print("BLAS core: \(BLASRuntime.coreName), threads: \(BLASRuntime.threads)")
@@ -102,8 +115,9 @@ struct GemmBench: ParsableCommand {
 
 extension GemmBench {
     /// The best GFLOP/s of `cblas_sgemm` (NoTrans, Trans: a Linear on the weight as stored) on
-    /// `[m, k] · [n, k]ᵀ` over `seconds` of runs, inputs uniform in [-1, 1].
-    static func blasRate(m: Int, n: Int, k: Int, seconds: Double) -> Double {
+    /// `[m, k] · [n, k]ᵀ` over `seconds` of runs, inputs uniform in [-1, 1]; `split` false makes
+    /// it one `cblas_sgemm` call (on OpenBLAS's threads) instead of BertBLAS's panels.
+    static func blasRate(m: Int, n: Int, k: Int, seconds: Double, split: Bool = true) -> Double {
         var rng = SplitMix64(seed: UInt64(m * 31 + n * 7 + k))
         let a = (0..<(m * k)).map { _ in rng.nextFloat() }
         let w = (0..<(n * k)).map { _ in rng.nextFloat() }
@@ -114,7 +128,8 @@ extension GemmBench {
                 c.withUnsafeMutableBufferPointer { pc in
                     guard let pa = pa.baseAddress, let pw = pw.baseAddress, let out = pc.baseAddress else { return }
                     let call = {
-                        Gemm.sgemm(.blas, transB: true, m: m, n: n, k: k, a: pa, lda: k, b: pw, ldb: k, c: out, ldc: n)
+                        Gemm.sgemm(.blas, transB: true, m: m, n: n, k: k, a: pa, lda: k, b: pw, ldb: k, c: out, ldc: n,
+                                   parallel: split)
                     }
                     call()
                     while runs < 3 || spent < seconds {

@@ -37,17 +37,39 @@ public enum BLASRuntime {
         return String(cString: config)
     }
 
-    /// The number of threads OpenBLAS uses for one call (`openblas_get_num_threads()`).
-    public static var threads: Int { Int(openblas_get_num_threads()) }
+    /// The threads a matrix product and the rest of the forward pass use: BertBLAS's own
+    /// (`ComputePool.shared`); OpenBLAS itself runs on one.
+    public static var threads: Int { ComputePool.shared.threads }
 
-    /// Sets OpenBLAS's thread count: the one place BertBLAS does so.
+    /// Sets the compute thread count: the one place BertBLAS does so.
     ///
-    /// OpenBLAS starts with `OPENBLAS_NUM_THREADS` or the number of cores. BertBLAS never runs its
-    /// own threads around a multithreaded sgemm (oversubscription makes it slower), so callers that
-    /// run several forward passes concurrently should set 1 here.
-    /// - Parameter count: threads per sgemm; values below 1 are treated as 1.
+    /// BertBLAS splits products into panels on its own threads, each panel one single-threaded
+    /// `cblas_sgemm`, so OpenBLAS is kept at one thread and never runs under BertBLAS's threads.
+    /// It starts with as many threads as cores. Forward passes that run concurrently on several
+    /// threads share the pool: while one uses it, the others run on their own thread.
+    /// - Parameter count: threads; clamped to 1 … the number of cores.
     public static func setThreads(_ count: Int) {
-        openblas_set_num_threads(Int32(max(1, count)))
+        singleThreaded()
+        ComputePool.shared.setThreads(count)
+    }
+
+    /// Puts OpenBLAS on one thread, once, before its first product.
+    @inline(__always)
+    static func singleThreaded() { _ = openBLASSingleThreaded }
+
+    private static let openBLASSingleThreaded: Void = { openblas_set_num_threads(1) }()
+
+    /// OpenBLAS's own thread count (1 once BertBLAS has run a product).
+    public static var openBLASThreads: Int { Int(openblas_get_num_threads()) }
+
+    /// Runs `body` with OpenBLAS on `threads` threads, then back on one: for measuring OpenBLAS's
+    /// own threading (`bench encoder`'s sgemm ceiling) and for LAPACK solves that run no
+    /// BertBLAS threads around them.
+    public static func withOpenBLASThreads<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
+        singleThreaded()
+        openblas_set_num_threads(Int32(max(1, threads)))
+        defer { openblas_set_num_threads(1) }
+        return try body()
     }
 
     /// What the CPU offers, as the kernel reports it in `/proc/cpuinfo` (features the OS

@@ -2,40 +2,84 @@ import Foundation
 
 /// Row-wise numeric kernels over `[rows, width]` row-major buffers.
 public enum RowOps {
-    /// `output = LayerNorm(input + residual) * weight + bias` per row (residual optional).
+    /// `output = LayerNorm(input + inputBias + residual) * weight + bias` per row (residual and
+    /// input bias optional), 8 lanes at a time.
     ///
     /// Mean and biased variance over the row, as `torch.nn.LayerNorm`. `output` may alias
-    /// `input` or `residual`.
+    /// `input` or `residual`. With `inputBias` it is the epilogue of a Linear computed without its
+    /// bias: BERT's `LayerNorm(dense(x) + residual)` in one pass over the rows.
     /// - Parameters:
     ///   - rows, width: the shape.
     ///   - input: `[rows, width]`.
+    ///   - inputBias: `[width]` added to every row of `input`, or nil.
     ///   - residual: added to `input` first, or nil.
     ///   - weight, bias: `[width]`.
     ///   - eps: added to the variance (config `layer_norm_eps`).
     ///   - output: `[rows, width]`.
     public static func layerNorm(rows: Int, width: Int, input: UnsafePointer<Float>,
+                                 inputBias: UnsafePointer<Float>? = nil,
                                  residual: UnsafePointer<Float>? = nil,
                                  weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, eps: Float,
                                  output: UnsafeMutablePointer<Float>) {
+        typealias Vector = VectorMath.Vector
         guard width > 0 else { return }
         let inverseWidth = 1 / Float(width)
+        let whole = width & ~7
+        @inline(__always) func load(_ p: UnsafePointer<Float>, _ j: Int) -> Vector {
+            UnsafeRawPointer(p).loadUnaligned(fromByteOffset: j * 4, as: Vector.self)
+        }
+        @inline(__always) func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>, _ j: Int) {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, toByteOffset: j * 4, as: Vector.self)
+        }
         for r in 0..<rows {
             let x = input + r * width
             let y = output + r * width
-            if let residual {
-                let s = residual + r * width
-                for j in 0..<width { y[j] = x[j] + s[j] }
-            } else if UnsafePointer(y) != x {
-                y.update(from: x, count: width)
+            let s = residual.map { $0 + r * width }
+            // y = x + inputBias + residual, summed.
+            var sums = Vector()
+            var j = 0
+            while j < whole {
+                var v = load(x, j)
+                if let inputBias { v += load(inputBias, j) }
+                if let s { v += load(s, j) }
+                store(v, y, j)
+                sums += v
+                j += 8
             }
-            var mean: Float = 0
-            for j in 0..<width { mean += y[j] }
-            mean *= inverseWidth
-            var variance: Float = 0
-            for j in 0..<width { let d = y[j] - mean; variance += d * d }
+            var sum = sums.sum()
+            while j < width {
+                var v = x[j]
+                if let inputBias { v += inputBias[j] }
+                if let s { v += s[j] }
+                y[j] = v
+                sum += v
+                j += 1
+            }
+            let mean = sum * inverseWidth
+            var squares = Vector()
+            j = 0
+            while j < whole {
+                let d = load(y, j) - mean
+                squares += d * d
+                j += 8
+            }
+            var variance = squares.sum()
+            while j < width {
+                let d = y[j] - mean
+                variance += d * d
+                j += 1
+            }
             variance *= inverseWidth
             let scale = 1 / (variance + eps).squareRoot()
-            for j in 0..<width { y[j] = (y[j] - mean) * scale * weight[j] + bias[j] }
+            j = 0
+            while j < whole {
+                store((load(y, j) - mean) * scale * load(weight, j) + load(bias, j), y, j)
+                j += 8
+            }
+            while j < width {
+                y[j] = (y[j] - mean) * scale * weight[j] + bias[j]
+                j += 1
+            }
         }
     }
 
@@ -75,11 +119,26 @@ public enum RowOps {
         }
     }
 
-    /// Adds `bias` `[width]` to every row.
-    public static func addBias(rows: Int, width: Int, _ x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>) {
+    /// Adds `bias` `[width]` to every row (row stride `stride`, default `width`), 8 lanes at a time.
+    public static func addBias(rows: Int, width: Int, _ x: UnsafeMutablePointer<Float>, stride: Int? = nil,
+                               bias: UnsafePointer<Float>) {
+        let ld = stride ?? width
+        let whole = width & ~7
+        let rawBias = UnsafeRawPointer(bias)
         for r in 0..<rows {
-            let row = x + r * width
-            for j in 0..<width { row[j] += bias[j] }
+            let row = x + r * ld
+            let raw = UnsafeMutableRawPointer(row)
+            var j = 0
+            while j < whole {
+                let v = raw.loadUnaligned(fromByteOffset: j * 4, as: VectorMath.Vector.self)
+                    + rawBias.loadUnaligned(fromByteOffset: j * 4, as: VectorMath.Vector.self)
+                raw.storeBytes(of: v, toByteOffset: j * 4, as: VectorMath.Vector.self)
+                j += 8
+            }
+            while j < width {
+                row[j] += bias[j]
+                j += 1
+            }
         }
     }
 }

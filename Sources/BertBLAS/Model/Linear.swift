@@ -48,15 +48,46 @@ public struct Linear: Sendable {
     ///   - rows: how many rows (tokens); 0 does nothing.
     ///   - y: the output `[rows, out]` with row stride `yStride` (default `out`); must not alias `x`.
     ///   - kernel: BLAS or the naive reference.
+    ///   - parallel: false keeps the product on the calling thread (see `Gemm.sgemm`).
     public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
-                        kernel: Kernel, xStride: Int? = nil, yStride: Int? = nil) {
+                        kernel: Kernel, xStride: Int? = nil, yStride: Int? = nil, parallel: Bool = true) {
         let ldy = yStride ?? outFeatures
         if let bias {
             for r in 0..<rows { (y + r * ldy).update(from: bias.pointer, count: outFeatures) }
         }
         Gemm.sgemm(kernel, transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
                    a: x, lda: xStride ?? inFeatures, b: weight.pointer, ldb: inFeatures,
-                   beta: bias == nil ? 0 : 1, c: y, ldc: ldy)
+                   beta: bias == nil ? 0 : 1, c: y, ldc: ldy, parallel: parallel)
+    }
+
+    /// `y[rows, out] = x[rows, in] Wᵀ` without the bias, on the calling thread: the first half
+    /// of a Linear whose bias goes into a fused epilogue (bias + GELU, bias + residual + LayerNorm).
+    func product(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, kernel: Kernel) {
+        Gemm.sgemm(kernel, transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
+                   a: x, lda: inFeatures, b: weight.pointer, ldb: inFeatures, beta: 0, c: y, ldc: outFeatures,
+                   parallel: false)
+    }
+
+    /// Block `block` of `blocks` equal column blocks of `y[rows, out] = x[rows, in] Wᵀ` (+ bias,
+    /// then `activation`), on the calling thread: one task of a product split by output columns.
+    /// Row strides are `in` for `x` and `out` for `y`.
+    func productBlock(_ x: UnsafePointer<Float>, rows: Int, block: Int, of blocks: Int,
+                      into y: UnsafeMutablePointer<Float>, kernel: Kernel, activation: Activation?, bias: Bool = true) {
+        let width = (outFeatures + blocks - 1) / blocks
+        let j0 = block * width
+        guard j0 < outFeatures else { return }
+        let count = min(width, outFeatures - j0)
+        Gemm.sgemm(kernel, transA: false, transB: true, m: rows, n: count, k: inFeatures,
+                   a: x, lda: inFeatures, b: weight.pointer + j0 * inFeatures, ldb: inFeatures,
+                   beta: 0, c: y + j0, ldc: outFeatures, parallel: false)
+        let b = bias ? self.bias.map { $0.pointer + j0 } : nil
+        switch (b, activation) {
+        case let (b?, activation?): activation.apply(rows: rows, width: count, y + j0, stride: outFeatures, bias: b)
+        case let (b?, nil): RowOps.addBias(rows: rows, width: count, y + j0, stride: outFeatures, bias: b)
+        case let (nil, activation?):
+            for r in 0..<rows { activation.apply(UnsafeMutableBufferPointer(start: y + r * outFeatures + j0, count: count)) }
+        case (nil, nil): break
+        }
     }
 }
 
@@ -81,10 +112,11 @@ public struct LayerNorm: Sendable {
         self.eps = eps
     }
 
-    /// `output = LayerNorm(input + residual)` over `rows` rows; `output` may alias either input.
+    /// `output = LayerNorm(input + inputBias + residual)` over `rows` rows; `output` may alias
+    /// `input` or `residual`.
     public func forward(_ input: UnsafePointer<Float>, rows: Int, residual: UnsafePointer<Float>? = nil,
-                        into output: UnsafeMutablePointer<Float>) {
-        RowOps.layerNorm(rows: rows, width: width, input: input, residual: residual,
+                        inputBias: UnsafePointer<Float>? = nil, into output: UnsafeMutablePointer<Float>) {
+        RowOps.layerNorm(rows: rows, width: width, input: input, inputBias: inputBias, residual: residual,
                          weight: weight.pointer, bias: bias.pointer, eps: eps, output: output)
     }
 }

@@ -16,7 +16,8 @@ import Darwin
 /// value        [N, H]
 /// context      [N, H]   attention output, heads side by side
 /// intermediate [N, I]   FFN inner activations
-/// scores       [T, T]   one head's attention probabilities for one sequence
+/// scores       [S, T, T] one head's attention probabilities for one sequence, per compute slot
+///                       (S = `ComputePool.shared.capacity`: one per thread running attention)
 /// clsRows      [B, H]   the [CLS] rows gathered for the pooler
 /// pooled       [B, H]   pooler output
 /// embedded     [N, E]   embeddings before the projection to H (only when E ≠ H, ELECTRA)
@@ -66,7 +67,8 @@ public final class Workspace {
         }
         let h = config.hiddenSize, i = config.intermediateSize
         guard let n = maxTokens ?? mul(maxBatch, maxLength), let nh = mul(n, h), let nh5 = mul(nh, 5), let ni = mul(n, i),
-              let tt = mul(maxLength, maxLength), let bh = mul(maxBatch, h), let bh2 = mul(bh, 2),
+              let tt = mul(maxLength, maxLength).flatMap({ mul($0, ComputePool.shared.capacity) }),
+              let bh = mul(maxBatch, h), let bh2 = mul(bh, 2),
               let ne = mul(n, embeddedWidth(config)) else { return nil }
         var total = 0
         for part in [nh5, ni, tt, bh2, ne] {
@@ -118,7 +120,7 @@ public final class Workspace {
         value = slice(n * h)
         context = slice(n * h)
         intermediate = slice(n * i)
-        scores = slice(maxLength * maxLength)
+        scores = slice(maxLength * maxLength * ComputePool.shared.capacity)
         clsRows = slice(maxBatch * h)
         pooled = slice(maxBatch * h)
         embedded = slice(n * Workspace.embeddedWidth(config))

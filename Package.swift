@@ -11,7 +11,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // MARK: - System libraries
@@ -26,10 +25,7 @@ let package = Package(
         // text → Encoding → embeddings → layers → head → decoded output.
         .target(
             name: "BertBLAS",
-            dependencies: [
-                "COpenBLAS",
-                .product(name: "Logging", package: "swift-log"),
-            ]
+            dependencies: ["COpenBLAS"]
         ),
 
         // MARK: - Executables

@@ -85,22 +85,23 @@ struct ClassifyCommand: ParsableCommand {
         var valid = 0
 
         func flush() {
-            let texts = pending.filter { $0.error == nil }.map(\.text)
-            var predictions: [DocumentPrediction?]
+            let documents = pending.filter { $0.error == nil }
+            // One result per document: a document that fails gets its own error record.
+            let results: [Result<DocumentPrediction, any Error>]
             do {
-                predictions = try classifier.classify(texts, mode: longText)
+                results = try classifier.results(documents.map(\.text), mode: longText)
             } catch {
-                // Isolate the document that failed; the others are still classified.
-                predictions = texts.map { try? classifier.classify([$0], mode: longText).first }
-                if predictions.allSatisfy({ $0 == nil }) && !texts.isEmpty { report.warn("\(error)") }
+                results = documents.map { _ in .failure(error) }
             }
             var next = 0
             for var document in pending {
                 var prediction: DocumentPrediction?
                 if document.error == nil {
-                    prediction = predictions[next]
+                    switch results[next] {
+                    case .success(let p): prediction = p
+                    case .failure(let error): document.error = HeadCommand.message(error)
+                    }
                     next += 1
-                    if prediction == nil { document.error = "classification failed" }
                 }
                 if let error = document.error {
                     report.fail("\(document.path)\(document.line.map { ":\($0)" } ?? ""): \(error)")
@@ -131,6 +132,19 @@ struct ClassifyCommand: ParsableCommand {
 
 /// Renders classification records as JSON lines, CSV or an aligned table.
 final class RecordWriter {
+    /// One JSON line: where the document came from, then its prediction or its error.
+    struct Record: Encodable {
+        var path: String
+        var line: Int?
+        var label: String?
+        var score: Float?
+        /// The best `--top-k` labels' scores (every label by default).
+        var scores: [String: Float]?
+        var windows: Int?
+        var error: String?
+        var warning: String?
+    }
+
     let format: ClassifyCommand.Format
     let labels: [String]
     let topK: Int?
@@ -157,21 +171,17 @@ final class RecordWriter {
     func write(_ document: DocumentInput, _ prediction: DocumentPrediction?) {
         switch format {
         case .jsonl:
-            var record: [String: Any] = ["path": document.path]
-            if let line = document.line { record["line"] = line }
+            var record = Record(path: document.path, line: document.line)
             if let error = document.error {
-                record["error"] = error
+                record.error = error
             } else if let p = prediction {
-                record["label"] = p.label
-                record["score"] = Double(p.score)
-                let ranked = p.scores.indices.sorted { p.scores[$0] != p.scores[$1] ? p.scores[$0] > p.scores[$1] : $0 < $1 }
-                var scores: [String: Any] = [:]
-                for k in ranked.prefix(topK ?? labels.count) { scores[labels[k]] = Double(p.scores[k]) }
-                record["scores"] = scores
-                record["windows"] = p.windows
-                if let warning = document.warning { record["warning"] = warning }
+                record.label = p.label
+                record.score = p.score
+                record.scores = Dictionary(uniqueKeysWithValues: p.ranked.prefix(topK ?? labels.count).map { (labels[$0], p.scores[$0]) })
+                record.windows = p.windows
+                record.warning = document.warning
             }
-            Output.write(Output.json(record) + "\n")
+            JSONLines.write(record)
         case .csv:
             let fields = [document.path, document.line.map(String.init) ?? "", prediction?.label ?? "",
                           prediction.map { String(format: "%.6f", $0.score) } ?? "",

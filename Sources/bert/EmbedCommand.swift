@@ -84,16 +84,18 @@ struct EmbedCommand: ParsableCommand {
                 progress.update(done)
                 pending.removeAll(keepingCapacity: true)
             }
-            if let vectors = try? embedder.embed(pending.map(\.text), batchSize: batchSize) {
-                for vector in vectors { Self.writeEmbedding(vector) }
-                return
+            // One result per line: a line that fails gets its error record, the others their vectors.
+            let results: [Result<[Float], any Error>]
+            do {
+                results = try embedder.results(pending.map(\.text), batchSize: batchSize)
+            } catch {
+                results = pending.map { _ in .failure(error) }
             }
-            // Something in the batch failed: redo line by line so only the bad lines get errors.
-            for line in pending {
-                do {
-                    let vectors = try embedder.embed([line.text])
-                    Self.writeEmbedding(vectors[0])
-                } catch {
+            for (line, result) in zip(pending, results) {
+                switch result {
+                case .success(let vector):
+                    JSONLines.write(EmbeddingRecord(embedding: vector))
+                case .failure(let error):
                     report.fail("\(line.source):\(line.number): \(HeadCommand.message(error))")
                     JSONLines.write(JSONLines.error(HeadCommand.message(error), line: line))
                 }
@@ -108,15 +110,8 @@ struct EmbedCommand: ParsableCommand {
         try report.finish()
     }
 
-    /// `{"embedding":[...]}` with each float in its shortest round-tripping form.
-    static func writeEmbedding(_ vector: [Float]) {
-        var line = "{\"embedding\":["
-        line.reserveCapacity(vector.count * 12 + 16)
-        for (i, value) in vector.enumerated() {
-            if i > 0 { line += "," }
-            line += value.isFinite ? "\(value)" : "null"
-        }
-        line += "]}\n"
-        FileHandle.standardOutput.write(Data(line.utf8))
+    /// One output line: `{"embedding":[...]}`.
+    struct EmbeddingRecord: Encodable {
+        var embedding: [Float]
     }
 }

@@ -85,7 +85,7 @@ struct EvalCommand: ParsableCommand {
         let truth = selected.map { index[dataset.examples[$0].label] ?? 0 }
         let metrics = try ClassificationMetrics(truth: truth, predicted: predictions.map(\.labelIndex), labels: classifier.labels)
         if json {
-            Output.write(Output.json(metrics.jsonObject) + "\n")
+            JSONLines.write(metrics)
         } else {
             Output.write("data      \(data.data) (\(split.rawValue))\n" + metrics.table)
         }

@@ -51,12 +51,8 @@ struct FillMaskCommand: ParsableCommand {
             }
             return filler
         }) { filler, line, _ in
-            let masks = try filler.fill(line.text, topK: topK, targets: targetIds).map { fills in
-                fills.map { f -> [String: Any] in
-                    ["token": f.token, "token_str": f.tokenStr, "score": Double(f.score), "sequence": f.sequence]
-                }
-            }
-            return masks.count == 1 ? masks[0] as Any : masks as Any
+            let masks = try filler.fill(line.text, topK: topK, targets: targetIds)
+            return masks.count == 1 ? masks[0] : masks
         }
     }
 }

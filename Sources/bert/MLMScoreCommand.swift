@@ -47,13 +47,15 @@ struct MLMScore: ParsableCommand {
         var summary = ScoreSummary()
         var pending: [(TextLine, ScoringExample)] = []
         var sawNSPLabel = false
+        let progress = ProgressBar(label: "scoring", unit: "examples")
         func flush() throws {
             guard !pending.isEmpty else { return }
             let scores = try scorer.score(pending.map(\.1), batchSize: batchSize)
             for (score, item) in zip(scores, pending) {
                 summary.add(score)
-                if perExample { write(Self.record(score, label: item.1.nextSentenceLabel)) }
+                if perExample { JSONLines.write(ExampleRecord(score, label: item.1.nextSentenceLabel)) }
             }
+            progress.update(summary.examples)
             pending.removeAll(keepingCapacity: true)
         }
         try input.forEachLine(report) { line in
@@ -72,16 +74,11 @@ struct MLMScore: ParsableCommand {
             }
         }
         try flush()
+        progress.finish()
         if sawNSPLabel && !scorer.hasNextSentenceHead {
             report.warn("the checkpoint has no next-sentence head (cls.seq_relationship): NSP is not scored")
         }
-        var fields: [(String, String)] = [("examples", "\(summary.examples)"), ("masked_tokens", "\(summary.maskedTokens)"),
-                                          ("mlm_loss", Self.number(summary.mlmLoss)), ("mlm_accuracy", Self.number(summary.mlmAccuracy))]
-        if summary.nspExamples > 0 {
-            fields += [("nsp_examples", "\(summary.nspExamples)"), ("nsp_loss", Self.number(summary.nspLoss)),
-                       ("nsp_accuracy", Self.number(summary.nspAccuracy))]
-        }
-        write(fields)
+        JSONLines.write(SummaryRecord(summary))
         try report.finish()
     }
 
@@ -126,27 +123,62 @@ struct MLMScore: ParsableCommand {
         return ScoringExample(inputIds: ids, tokenTypeIds: types, labels: labels, nextSentenceLabel: nsp)
     }
 
-    static func record(_ score: ExampleScore, label: Int32?) -> [(String, String)] {
-        var fields: [(String, String)] = [
-            ("masked_tokens", "\(score.maskedTokens)"),
-            ("mlm_loss", number(score.maskedTokens > 0 ? score.mlmLossSum / Double(score.maskedTokens) : nil)),
-            ("mlm_correct", "\(score.mlmCorrect)"),
-        ]
-        if let p = score.isNextProbability { fields.append(("is_next_probability", number(p))) }
-        if let label, let correct = score.nspCorrect {
-            fields += [("next_sentence_label", "\(label)"), ("nsp_correct", correct ? "true" : "false")]
+    /// One example's scores (`--per-example`); `mlm_loss` is null when nothing was masked.
+    struct ExampleRecord: Encodable {
+        var score: ExampleScore
+        var label: Int32?
+
+        init(_ score: ExampleScore, label: Int32?) {
+            self.score = score
+            self.label = label
         }
-        return fields
+
+        enum CodingKeys: String, CodingKey {
+            case maskedTokens = "masked_tokens", mlmLoss = "mlm_loss", mlmCorrect = "mlm_correct"
+            case isNextProbability = "is_next_probability", nextSentenceLabel = "next_sentence_label"
+            case nspCorrect = "nsp_correct"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(score.maskedTokens, forKey: .maskedTokens)
+            try c.encode(finite(score.maskedTokens > 0 ? score.mlmLossSum / Double(score.maskedTokens) : nil), forKey: .mlmLoss)
+            try c.encode(score.mlmCorrect, forKey: .mlmCorrect)
+            try c.encodeIfPresent(finite(score.isNextProbability), forKey: .isNextProbability)
+            if let label, let correct = score.nspCorrect {
+                try c.encode(label, forKey: .nextSentenceLabel)
+                try c.encode(correct, forKey: .nspCorrect)
+            }
+        }
     }
 
-    static func number(_ value: Double?) -> String {
-        guard let value, value.isFinite else { return "null" }
-        return "\(value)"
-    }
+    /// The totals, last line: NSP fields only when some example had an NSP score.
+    struct SummaryRecord: Encodable {
+        var summary: ScoreSummary
 
-    /// One JSON object with keys in the given order (values already rendered).
-    func write(_ fields: [(String, String)]) {
-        let body = fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",")
-        FileHandle.standardOutput.write(Data("{\(body)}\n".utf8))
+        init(_ summary: ScoreSummary) { self.summary = summary }
+
+        enum CodingKeys: String, CodingKey {
+            case examples, maskedTokens = "masked_tokens", mlmLoss = "mlm_loss", mlmAccuracy = "mlm_accuracy"
+            case nspExamples = "nsp_examples", nspLoss = "nsp_loss", nspAccuracy = "nsp_accuracy"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(summary.examples, forKey: .examples)
+            try c.encode(summary.maskedTokens, forKey: .maskedTokens)
+            try c.encode(finite(summary.mlmLoss), forKey: .mlmLoss)
+            try c.encode(finite(summary.mlmAccuracy), forKey: .mlmAccuracy)
+            if summary.nspExamples > 0 {
+                try c.encode(summary.nspExamples, forKey: .nspExamples)
+                try c.encode(finite(summary.nspLoss), forKey: .nspLoss)
+                try c.encode(finite(summary.nspAccuracy), forKey: .nspAccuracy)
+            }
+        }
     }
+}
+
+/// A value JSON can hold: nil for a missing or non-finite number (written as null).
+private func finite(_ value: Double?) -> Double? {
+    value.flatMap { $0.isFinite ? $0 : nil }
 }

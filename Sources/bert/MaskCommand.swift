@@ -70,12 +70,12 @@ struct Mask: ParsableCommand {
         let limit = maxLength ?? tokenizer.modelMaxLength
         let truncation = limit < Int.max ? Truncation(maxLength: limit) : nil
         var rng = SeededRandom(seed: seed)
-        var out = JSONIntWriter()
+        var out = JSONLines.Buffer()
         input.forEachLine(report) { line in
             let encoding = tokenizer.encode(line.text, truncation: truncation)
             do {
                 let masked = try masker.mask(encoding.ids, specialTokensMask: encoding.specialTokensMask, using: &rng)
-                out.object([("input_ids", masked.inputIds), ("labels", masked.labels)])
+                out.append(Record(inputIds: masked.inputIds, labels: masked.labels))
             } catch {
                 out.flush()
                 report.fail("\(line.source):\(line.number): \(error)")
@@ -84,5 +84,18 @@ struct Mask: ParsableCommand {
         }
         out.flush()
         try report.finish()
+    }
+}
+
+extension Mask {
+    /// One masked example: `{"input_ids", "labels"}` (-100 where nothing is predicted).
+    struct Record: Encodable {
+        var inputIds: [Int32]
+        var labels: [Int32]
+
+        enum CodingKeys: String, CodingKey {
+            case labels
+            case inputIds = "input_ids"
+        }
     }
 }

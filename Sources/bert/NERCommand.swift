@@ -43,18 +43,9 @@ struct NERCommand: ParsableCommand {
         try HeadCommand.run(files: input, load: { try TokenClassifier(directory: model.url, kernel: kernel.kernel) }) { tagger, line, _ in
             // A blank line has no entities: [] as transformers' pipeline gives, not an error.
             guard line.text.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
-                return [] as [Any]
+                return [Entity]()
             }
-            return try tagger.entities(in: line.text, aggregation: strategy, ignoreLabels: ignore).map { e -> [String: Any] in
-                var record: [String: Any] = ["score": Double(e.score), "word": e.word, "start": e.start, "end": e.end]
-                if strategy == .none {
-                    record["entity"] = e.label
-                    record["index"] = e.index ?? -1
-                } else {
-                    record["entity_group"] = e.label
-                }
-                return record
-            }
+            return try tagger.entities(in: line.text, aggregation: strategy, ignoreLabels: ignore)
         }
     }
 }

@@ -25,8 +25,7 @@ struct NSPCommand: ParsableCommand {
             }
             let a = String(line.text[..<tab])
             let b = String(line.text[line.text.index(after: tab)...])
-            let p = try nsp.predict(a, b)
-            return ["is_next": Double(p.isNext), "not_next": Double(p.notNext)] as [String: Any]
+            return try nsp.predict(a, b)
         }
     }
 }

@@ -79,6 +79,11 @@ struct PretrainData: ParsableCommand {
         } catch {
             try report.abort("\(error)")
         }
+        // Sequences longer than the model's positions could not be scored or trained on.
+        if let config = try? BertConfig.load(modelOptions.url.appendingPathComponent("config.json")),
+           maxSeqLength > config.maxSequenceLength {
+            report.warn("--max-seq-length \(maxSeqLength) exceeds the model's \(config.maxSequenceLength) positions (max_position_embeddings): longer examples cannot go through this model")
+        }
 
         // Every file ends a document: a blank line goes between files.
         var lines: [String] = []
@@ -112,81 +117,37 @@ struct PretrainData: ParsableCommand {
             try report.finish()
             return
         }
-        var out = JSONIntWriter()
+        var out = JSONLines.Buffer()
         let padId = tokenizer.specialTokens.pad
         for e in examples {
             let padding = pad ? max(0, maxSeqLength - e.inputIds.count) : 0
-            out.object([
-                ("input_ids", e.inputIds + Array(repeating: padId, count: padding)),
-                ("token_type_ids", e.tokenTypeIds + Array(repeating: 0, count: padding)),
-                ("attention_mask", Array(repeating: 1, count: e.inputIds.count) + Array(repeating: 0, count: padding)),
-                ("labels", e.labels + Array(repeating: MLMMasker.ignoreLabel, count: padding)),
-            ], scalars: [("next_sentence_label", Int(e.nextSentenceLabel))])
+            let ids: [Int32] = e.inputIds + [Int32](repeating: padId, count: padding)
+            let types: [Int32] = e.tokenTypeIds + [Int32](repeating: 0, count: padding)
+            let mask: [Int32] = [Int32](repeating: 1, count: e.inputIds.count) + [Int32](repeating: 0, count: padding)
+            let labels: [Int32] = e.labels + [Int32](repeating: MLMMasker.ignoreLabel, count: padding)
+            out.append(Record(inputIds: ids, tokenTypeIds: types, attentionMask: mask, labels: labels,
+                              nextSentenceLabel: e.nextSentenceLabel))
         }
         out.flush()
         try report.finish()
     }
 }
 
-/// Writes JSON objects of integer arrays to stdout, one per line, with a fixed key order (so
-/// equal inputs give byte-identical output) and without a per-record allocation of Foundation
-/// objects. Buffered; call `flush()` at the end.
-struct JSONIntWriter {
-    private var buffer: [UInt8] = []
+extension PretrainData {
+    /// One pre-training example, with the field names of HF's `BertForPreTraining` inputs.
+    struct Record: Encodable {
+        var inputIds: [Int32]
+        var tokenTypeIds: [Int32]
+        var attentionMask: [Int32]
+        var labels: [Int32]
+        var nextSentenceLabel: Int32
 
-    init() { buffer.reserveCapacity(1 << 16) }
-
-    /// Appends `{"key":[...],...,"scalar":n}` and a newline.
-    mutating func object(_ arrays: [(String, [Int32])], scalars: [(String, Int)] = []) {
-        buffer.append(UInt8(ascii: "{"))
-        var first = true
-        for (key, values) in arrays {
-            if !first { buffer.append(UInt8(ascii: ",")) }
-            first = false
-            appendKey(key)
-            buffer.append(UInt8(ascii: "["))
-            for (i, v) in values.enumerated() {
-                if i > 0 { buffer.append(UInt8(ascii: ",")) }
-                appendInt(Int(v))
-            }
-            buffer.append(UInt8(ascii: "]"))
-        }
-        for (key, value) in scalars {
-            if !first { buffer.append(UInt8(ascii: ",")) }
-            first = false
-            appendKey(key)
-            appendInt(value)
-        }
-        buffer.append(contentsOf: "}\n".utf8)
-        if buffer.count >= 1 << 16 { flush() }
-    }
-
-    mutating func flush() {
-        if buffer.isEmpty { return }
-        FileHandle.standardOutput.write(Data(buffer))
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    private mutating func appendKey(_ key: String) {
-        buffer.append(UInt8(ascii: "\""))
-        buffer.append(contentsOf: key.utf8)
-        buffer.append(contentsOf: "\":".utf8)
-    }
-
-    private mutating func appendInt(_ value: Int) {
-        if value < 0 { buffer.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat {
-                d[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0
-            for i in stride(from: count - 1, through: 0, by: -1) { buffer.append(d[i]) }
+        enum CodingKeys: String, CodingKey {
+            case labels
+            case inputIds = "input_ids"
+            case tokenTypeIds = "token_type_ids"
+            case attentionMask = "attention_mask"
+            case nextSentenceLabel = "next_sentence_label"
         }
     }
 }

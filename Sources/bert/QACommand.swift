@@ -68,9 +68,7 @@ struct QACommand: ParsableCommand {
             }
         }
         try HeadCommand.run(files: input, load: { try loaded.get() }) { reader, line, _ in
-            try reader.answer(question: question, context: line.text, options: options).map { a -> [String: Any] in
-                ["answer": a.answer, "score": a.score, "start": a.start, "end": a.end]
-            }
+            try reader.answer(question: question, context: line.text, options: options)
         }
     }
 }

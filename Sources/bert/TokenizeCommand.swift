@@ -61,7 +61,6 @@ struct Tokenize: ParsableCommand {
                                   strategy: truncation.flatMap(TruncationStrategy.init(rawValue:)) ?? .longestFirst)
         }
         let report = Report()
-        let out = FileHandle.standardOutput
         input.forEachLine(report) { line in
             var a = line.text
             var b: String?
@@ -77,7 +76,7 @@ struct Tokenize: ParsableCommand {
             }
             do {
                 let encoding = try tokenizer.checkedEncode(a, pair: b, truncation: settings)
-                out.write(Data(Self.json(encoding).utf8))
+                JSONLines.write(Record(encoding))
             } catch {
                 // The record carries source and line in their own fields, as every command's does.
                 report.fail("\(line.source):\(line.number): \(error)")
@@ -87,40 +86,27 @@ struct Tokenize: ParsableCommand {
         try report.finish()
     }
 
-    /// The output record, keys in the documented order.
-    static func json(_ e: Encoding) -> String {
-        var s = "{\"input_ids\":["
-        s += e.ids.map { String($0) }.joined(separator: ",")
-        s += "],\"token_type_ids\":["
-        s += e.typeIds.map { String($0) }.joined(separator: ",")
-        s += "],\"attention_mask\":["
-        s += e.attentionMask.map { String($0) }.joined(separator: ",")
-        s += "],\"tokens\":["
-        s += e.tokens.map(jsonString).joined(separator: ",")
-        s += "],\"offsets\":["
-        s += e.offsets.map { "[\($0.start),\($0.end)]" }.joined(separator: ",")
-        s += "]}\n"
-        return s
-    }
+    /// The output record: `{"attention_mask", "input_ids", "offsets", "token_type_ids", "tokens"}`.
+    struct Record: Encodable {
+        var inputIds: [Int32]
+        var tokenTypeIds: [Int32]
+        var attentionMask: [Int32]
+        var tokens: [String]
+        var offsets: [[Int]]
 
-    static func jsonString(_ t: String) -> String {
-        var s = "\""
-        for u in t.unicodeScalars {
-            switch u {
-            case "\"": s += "\\\""
-            case "\\": s += "\\\\"
-            case "\n": s += "\\n"
-            case "\r": s += "\\r"
-            case "\t": s += "\\t"
-            default:
-                if u.value < 0x20 {
-                    s += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count)
-                        + String(u.value, radix: 16)
-                } else {
-                    s.unicodeScalars.append(u)
-                }
-            }
+        init(_ e: Encoding) {
+            inputIds = e.ids
+            tokenTypeIds = e.typeIds
+            attentionMask = e.attentionMask
+            tokens = e.tokens
+            offsets = e.offsets.map { [$0.start, $0.end] }
         }
-        return s + "\""
+
+        enum CodingKeys: String, CodingKey {
+            case tokens, offsets
+            case inputIds = "input_ids"
+            case tokenTypeIds = "token_type_ids"
+            case attentionMask = "attention_mask"
+        }
     }
 }

@@ -94,19 +94,14 @@ struct TrainHeadCommand: ParsableCommand {
 
         let r = result.record
         if json {
-            var object: [String: Any] = [
-                "out": out, "labels": dataset.labels, "windows": result.windows.features.rows,
-                "train_examples": r.trainExamples, "validation_examples": r.validationExamples,
-                "train_accuracy": r.trainAccuracy, "solver": r.solver, "regularization": r.regularization,
-                "iterations": r.iterations, "converged": r.converged,
-                "embed_seconds": r.embedSeconds, "solve_seconds": r.solveSeconds,
-                "blas_core": BLASRuntime.coreName, "blas_threads": BLASRuntime.threads,
-            ]
-            if let v = result.validationMetrics {
-                object["validation_accuracy"] = v.accuracy
-                object["validation_macro_f1"] = v.macroF1
-            }
-            Output.write(Output.json(object) + "\n")
+            JSONLines.write(Summary(
+                out: out, labels: dataset.labels, windows: result.windows.features.rows,
+                trainExamples: r.trainExamples, validationExamples: r.validationExamples,
+                trainAccuracy: r.trainAccuracy, validationAccuracy: result.validationMetrics?.accuracy,
+                validationMacroF1: result.validationMetrics?.macroF1, solver: r.solver,
+                regularization: r.regularization, iterations: r.iterations, converged: r.converged,
+                embedSeconds: r.embedSeconds, solveSeconds: r.solveSeconds,
+                blasCore: BLASRuntime.coreName, blasThreads: BLASRuntime.threads))
         } else {
             var text = "data        \(data.data): \(dataset.examples.count) documents, \(dataset.labels.count) labels (\(dataset.labels.joined(separator: ", ")))\n"
             text += "split       \(r.trainExamples) train / \(r.validationExamples) validation (seed \(seed), stratified)\n"
@@ -139,13 +134,54 @@ struct TrainHeadCommand: ParsableCommand {
         var buffer = ""
         for row in 0..<w.features.rows {
             let d = w.document[row]
-            let values = (0..<h).map { String(w.features.values[row * h + $0]) }.joined(separator: ",")
-            buffer += "{\"document\":\(d),\"split\":\"\(validation.contains(d) ? "validation" : "train")\",\"label\":\(Output.json(dataset.examples[d].label)),\"weight\":\(1 / Double(w.windowCounts[d])),\"embedding\":[\(values)]}\n"
+            buffer += JSONLines.text(FeatureRecord(
+                document: d, split: validation.contains(d) ? "validation" : "train", label: dataset.examples[d].label,
+                weight: 1 / Double(w.windowCounts[d]), embedding: Array(w.features.values[(row * h)..<((row + 1) * h)]))) + "\n"
             if buffer.utf8.count > 1 << 20 {
                 handle.write(Data(buffer.utf8))
                 buffer = ""
             }
         }
         handle.write(Data(buffer.utf8))
+    }
+}
+
+extension TrainHeadCommand {
+    /// The `--json` summary.
+    struct Summary: Encodable {
+        var out: String
+        var labels: [String]
+        var windows: Int
+        var trainExamples: Int
+        var validationExamples: Int
+        var trainAccuracy: Double
+        var validationAccuracy: Double?
+        var validationMacroF1: Double?
+        var solver: String
+        var regularization: Double
+        var iterations: Int
+        var converged: Bool
+        var embedSeconds: Double
+        var solveSeconds: Double
+        var blasCore: String
+        var blasThreads: Int
+
+        enum CodingKeys: String, CodingKey {
+            case out, labels, windows, solver, regularization, iterations, converged
+            case trainExamples = "train_examples", validationExamples = "validation_examples"
+            case trainAccuracy = "train_accuracy", validationAccuracy = "validation_accuracy"
+            case validationMacroF1 = "validation_macro_f1", embedSeconds = "embed_seconds"
+            case solveSeconds = "solve_seconds", blasCore = "blas_core", blasThreads = "blas_threads"
+        }
+    }
+
+    /// One line of `--export-features`: a window's embedding and its document's label and split.
+    struct FeatureRecord: Encodable {
+        var document: Int
+        var split: String
+        var label: String
+        /// 1 / the document's window count, so each document weighs 1 in total.
+        var weight: Double
+        var embedding: [Float]
     }
 }

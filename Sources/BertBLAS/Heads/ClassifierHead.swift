@@ -30,13 +30,9 @@ struct ClassifierHead: Sendable {
             .appendingPathComponent("config.json").path)
     }
 
-    /// `logits[rows, L] = x[rows, H] Wᵀ + b`.
-    func forward(_ x: UnsafePointer<Float>, rows: Int, kernel: Kernel) -> [Float] {
-        var logits = [Float](repeating: 0, count: rows * linear.outFeatures)
-        logits.withUnsafeMutableBufferPointer { out in
-            if let base = out.baseAddress, rows > 0 { linear.forward(x, rows: rows, into: base, kernel: kernel) }
-        }
-        return logits
+    /// `logits[rows, L] = x[rows, H] Wᵀ + b` (the logits are the result, not scratch).
+    func forward(_ x: UnsafeBufferPointer<Float>, rows: Int, kernel: Kernel) -> [Float] {
+        linear.outputs(x, rows: rows, kernel: kernel)
     }
 }
 
@@ -72,38 +68,20 @@ struct SequenceClassificationHead: Sendable {
         self.readsPooler = readsPooler
     }
 
-    /// The logits `[B, L]` of every sequence of an encoder output.
+    /// The logits `[L]` of sequence `b` of an encoder output; the dense layer's output goes to
+    /// the workspace's head scratch.
     ///
     /// - Throws: `BertError.missingTensor` when the head reads the pooler and the encoder has none.
-    func forward(_ encoded: EncoderOutput, kernel: Kernel) throws -> [Float] {
-        let rows = encoded.batchSize, h = encoded.hiddenSize
-        guard rows > 0 else { return [] }
-        var features = [Float](repeating: 0, count: rows * h)
-        if readsPooler {
-            guard let pooled = encoded.pooledOutput else {
-                throw BertError(.missingTensor, "the checkpoint has no pooler (pooler.dense)")
-            }
-            features = Array(pooled)
-        } else {
-            for b in 0..<rows {
-                let first = encoded.hiddenStates(sequence: b)
-                for j in 0..<h { features[b * h + j] = first[j] }
-            }
+    func forward(_ encoded: EncoderOutput, sequence b: Int, workspace: Workspace, kernel: Kernel) throws -> [Float] {
+        let h = encoded.hiddenSize
+        let features = readsPooler ? try encoded.pooled(sequence: b)
+            : UnsafeBufferPointer(rebasing: encoded.hiddenStates(sequence: b).prefix(h))
+        guard let pre, let x = features.baseAddress else {
+            return output.forward(features, rows: 1, kernel: kernel)
         }
-        if let pre {
-            var hidden = [Float](repeating: 0, count: rows * h)
-            features.withUnsafeBufferPointer { x in
-                hidden.withUnsafeMutableBufferPointer { y in
-                    if let xb = x.baseAddress, let yb = y.baseAddress {
-                        pre.linear.forward(xb, rows: rows, into: yb, kernel: kernel)
-                        pre.activation.apply(y)
-                    }
-                }
-            }
-            features = hidden
-        }
-        return features.withUnsafeBufferPointer { x in
-            x.baseAddress.map { output.forward($0, rows: rows, kernel: kernel) } ?? []
-        }
+        pre.linear.forward(x, rows: 1, into: workspace.headRows, kernel: kernel)
+        let hidden = UnsafeMutableBufferPointer(start: workspace.headRows, count: h)
+        pre.activation.apply(hidden)
+        return output.forward(UnsafeBufferPointer(hidden), rows: 1, kernel: kernel)
     }
 }

@@ -37,3 +37,19 @@ enum HeadWeights {
         return (0..<count).compactMap { id2label[$0] }
     }
 }
+
+extension Linear {
+    /// `x[rows, in] Wᵀ + b` as a new array, for a head whose outputs are its result (a few
+    /// logits per row); zeros when `x` holds fewer than `rows` rows.
+    func outputs(_ x: UnsafeBufferPointer<Float>, rows: Int, kernel: Kernel) -> [Float] {
+        let count = max(0, rows) * outFeatures
+        guard rows > 0, let input = x.baseAddress, x.count >= rows * inFeatures else {
+            return [Float](repeating: 0, count: count)
+        }
+        return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            guard let out = buffer.baseAddress else { initialized = 0; return }
+            forward(input, rows: rows, into: out, kernel: kernel)
+            initialized = count
+        }
+    }
+}

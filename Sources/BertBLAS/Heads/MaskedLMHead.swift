@@ -36,21 +36,37 @@ struct MaskedLMHead: Sendable {
         decoder = try Linear(weight: decoderWeight, bias: try weights.tensor(names.bias, shape: [v]))
     }
 
-    /// Vocabulary logits `[rows, V]` of `rows` hidden states `[rows, H]` (only the rows asked for,
-    /// e.g. the masks, so the `[V, H]` product runs on a handful of rows).
-    func forward(_ x: UnsafePointer<Float>, rows: Int, kernel: Kernel) -> [Float] {
-        let e = transform.outFeatures
-        var logits = [Float](repeating: 0, count: rows * vocabularySize)
-        guard rows > 0 else { return logits }
-        let hidden = UnsafeMutableBufferPointer<Float>.allocate(capacity: rows * e)
-        defer { hidden.deallocate() }
-        guard let base = hidden.baseAddress else { return logits }
-        transform.forward(x, rows: rows, into: base, kernel: kernel)
-        activation.apply(hidden)
-        layerNorm.forward(base, rows: rows, into: base)
-        logits.withUnsafeMutableBufferPointer { out in
-            if let o = out.baseAddress { decoder.forward(base, rows: rows, into: o, kernel: kernel) }
+    /// Decodes the hidden states at `positions` of one sequence (`states` `[T, H]`) into
+    /// vocabulary logits, in the workspace's head scratch (no allocation): the transform (H → E)
+    /// runs on the gathered rows, the `[V, H]` decoder on `Workspace.headLogitRows` rows at a time, and
+    /// `body` gets each position's index in `positions` with its logits `[V]`, valid during the call.
+    ///
+    /// - Parameters:
+    ///   - states: the sequence's hidden states, from the forward pass that used `workspace`.
+    ///   - positions: token positions in the sequence (each below T), at most `workspace.maxLength`.
+    /// - Throws: `BertError.invalidInput` for a position outside the sequence; what `body` throws.
+    func forEachLogits(_ states: UnsafeBufferPointer<Float>, positions: [Int], workspace: Workspace, kernel: Kernel,
+                       _ body: (_ index: Int, _ logits: UnsafeMutableBufferPointer<Float>) throws -> Void) throws {
+        let h = transform.inFeatures, e = transform.outFeatures, v = vocabularySize, m = positions.count
+        let tokens = states.count / max(h, 1)
+        guard m > 0, let base = states.baseAddress else { return }
+        guard m <= workspace.maxLength, positions.allSatisfy({ $0 >= 0 && $0 < tokens }) else {
+            throw BertError(.invalidInput, "masked-LM positions \(positions) are outside the sequence of \(tokens) tokens")
         }
-        return logits
+        let gathered = workspace.headRows
+        let transformed = workspace.headRows + workspace.maxLength * h
+        for (r, p) in positions.enumerated() { (gathered + r * h).update(from: base + p * h, count: h) }
+        transform.forward(gathered, rows: m, into: transformed, kernel: kernel)
+        activation.apply(UnsafeMutableBufferPointer(start: transformed, count: m * e))
+        layerNorm.forward(transformed, rows: m, into: transformed)
+        var first = 0
+        while first < m {
+            let rows = min(Workspace.headLogitRows, m - first)
+            decoder.forward(transformed + first * e, rows: rows, into: workspace.headLogits, kernel: kernel)
+            for r in 0..<rows {
+                try body(first + r, UnsafeMutableBufferPointer(start: workspace.headLogits + r * v, count: v))
+            }
+            first += rows
+        }
     }
 }

@@ -19,11 +19,7 @@ struct NextSentenceHead: Sendable {
     }
 
     /// `[rows, 2]` logits of `rows` pooled vectors.
-    func forward(_ pooled: UnsafePointer<Float>, rows: Int, kernel: Kernel) -> [Float] {
-        var logits = [Float](repeating: 0, count: rows * 2)
-        logits.withUnsafeMutableBufferPointer { out in
-            if let base = out.baseAddress, rows > 0 { linear.forward(pooled, rows: rows, into: base, kernel: kernel) }
-        }
-        return logits
+    func forward(_ pooled: UnsafeBufferPointer<Float>, rows: Int, kernel: Kernel) -> [Float] {
+        linear.outputs(pooled, rows: rows, kernel: kernel)
     }
 }

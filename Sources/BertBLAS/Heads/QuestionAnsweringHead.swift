@@ -15,11 +15,8 @@ struct QuestionAnsweringHead: Sendable {
     }
 
     /// Start and end logits of `rows` hidden states `[rows, H]`.
-    func forward(_ x: UnsafePointer<Float>, rows: Int, kernel: Kernel) -> (start: [Float], end: [Float]) {
-        var pairs = [Float](repeating: 0, count: rows * 2)
-        pairs.withUnsafeMutableBufferPointer { out in
-            if let base = out.baseAddress, rows > 0 { linear.forward(x, rows: rows, into: base, kernel: kernel) }
-        }
+    func forward(_ x: UnsafeBufferPointer<Float>, rows: Int, kernel: Kernel) -> (start: [Float], end: [Float]) {
+        let pairs = linear.outputs(x, rows: rows, kernel: kernel)
         return ((0..<rows).map { pairs[2 * $0] }, (0..<rows).map { pairs[2 * $0 + 1] })
     }
 }

@@ -21,6 +21,8 @@ import Darwin
 /// clsRows      [B, H]   the [CLS] rows gathered for the pooler
 /// pooled       [B, H]   pooler output
 /// embedded     [N, E]   embeddings before the projection to H (only when E ≠ H, ELECTRA)
+/// headRows     [T, H + max(H, E)]  heads' scratch: one sequence's rows gathered, and their transform
+/// headLogits   [R, V]   heads' scratch: vocabulary logits of R = `headLogitRows` rows at a time
 /// ```
 /// There is no padding: sequences are packed back to back, and attention runs per sequence over
 /// its own length. A workspace belongs to one caller at a time (it is not `Sendable`); make one
@@ -48,6 +50,10 @@ public final class Workspace {
     let clsRows: UnsafeMutablePointer<Float>
     let pooled: UnsafeMutablePointer<Float>
     let embedded: UnsafeMutablePointer<Float>
+    let headRows: UnsafeMutablePointer<Float>
+    let headLogits: UnsafeMutablePointer<Float>
+    /// Rows of `headLogits`: masked-LM heads decode this many positions per product.
+    static let headLogitRows = 8
     /// Per sequence: first row in the packed buffers, and length.
     var starts: [Int]
     var lengths: [Int]
@@ -69,9 +75,10 @@ public final class Workspace {
         guard let n = maxTokens ?? mul(maxBatch, maxLength), let nh = mul(n, h), let nh5 = mul(nh, 5), let ni = mul(n, i),
               let tt = mul(maxLength, maxLength).flatMap({ mul($0, ComputePool.shared.capacity) }),
               let bh = mul(maxBatch, h), let bh2 = mul(bh, 2),
-              let ne = mul(n, embeddedWidth(config)) else { return nil }
+              let ne = mul(n, embeddedWidth(config)),
+              let th2 = mul(maxLength, h + max(h, config.embeddingSize)), let rv = mul(headLogitRows, config.vocabSize) else { return nil }
         var total = 0
-        for part in [nh5, ni, tt, bh2, ne] {
+        for part in [nh5, ni, tt, bh2, ne, th2, rv] {
             let (r, o) = total.addingReportingOverflow(part)
             if o { return nil }
             total = r
@@ -124,6 +131,8 @@ public final class Workspace {
         clsRows = slice(maxBatch * h)
         pooled = slice(maxBatch * h)
         embedded = slice(n * Workspace.embeddedWidth(config))
+        headRows = slice(maxLength * (h + max(h, config.embeddingSize)))
+        headLogits = slice(Workspace.headLogitRows * config.vocabSize)
         starts = []
         starts.reserveCapacity(min(maxBatch, 4096))
         lengths = []

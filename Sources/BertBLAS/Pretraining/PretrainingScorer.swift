@@ -85,10 +85,10 @@ public struct ScoreSummary: Sendable, Equatable {
 /// `BertForPreTraining` checkpoint: the losses HF's `BertForPreTraining` computes
 /// (`CrossEntropyLoss` over the labelled positions, and over the NSP label), plus accuracies.
 ///
-/// Only the hidden states at labelled positions go through the `[V, H]` decoder. Immutable and
-/// `Sendable`.
-public final class PretrainingScorer: Sendable {
-    let model: BertModel
+/// Only the hidden states at labelled positions go through the `[V, H]` decoder, in the
+/// workspace's head scratch. Immutable and `Sendable`.
+public final class PretrainingScorer: EncoderTask {
+    public let model: LoadedModel
     let mlmHead: MaskedLMHead
     let nspHead: NextSentenceHead?
 
@@ -99,23 +99,24 @@ public final class PretrainingScorer: Sendable {
     /// The longest example the model takes (`max_position_embeddings`).
     public var maxLength: Int { model.config.maxSequenceLength }
 
-    /// Loads a checkpoint.
+    /// A scorer on a loaded checkpoint.
     ///
-    /// - Parameters:
-    ///   - directory: a model folder with config.json and model.safetensors.
-    ///   - kernel: `.blas` (default) or `.naive`.
-    /// - Throws: `BertError` from loading; `.missingTensor` naming the absent `cls.predictions`
-    ///   tensors when the checkpoint has no masked-LM head. A missing NSP head is not an error.
-    public init(directory: URL, kernel: Kernel = .blas) throws {
-        let model = try BertModel(directory: directory, kernel: kernel)
+    /// - Throws: `.missingTensor` naming the absent `cls.predictions` tensors when the checkpoint
+    ///   has no masked-LM head. A missing NSP head is not an error.
+    public init(model: LoadedModel) throws {
         self.model = model
         mlmHead = try MaskedLMHead(model.weights, config: model.config)
         let names = model.config.tensorNames.heads.seqRelationship.map { [$0.weight, $0.bias] } ?? []
-        if !names.isEmpty && names.allSatisfy({ model.weights.contains($0) }) && model.pooler != nil {
+        if !names.isEmpty && names.allSatisfy({ model.weights.contains($0) }) && model.encoder.pooler != nil {
             nspHead = try NextSentenceHead(model.weights, config: model.config)
         } else {
             nspHead = nil
         }
+    }
+
+    /// Loads a folder (config.json, model.safetensors, tokenizer files), then builds the scorer.
+    public convenience init(directory: URL, kernel: Kernel = .blas) throws {
+        try self.init(model: LoadedModel(directory: directory, kernel: kernel))
     }
 
     /// Checks one example before it goes into a batch.
@@ -125,14 +126,15 @@ public final class PretrainingScorer: Sendable {
     ///   sequence longer than `max_position_embeddings`, an NSP label other than 0 or 1.
     public func validate(_ example: ScoringExample) throws {
         let n = example.inputIds.count
+        let config = model.config
         guard n > 0 else { throw BertError(.invalidInput, "input_ids is empty") }
         guard n <= maxLength else {
-            throw BertError(.invalidInput, "input_ids has \(n) tokens, more than the model's max_position_embeddings \(maxLength)")
+            throw BertError(.invalidInput, "input_ids has \(n) tokens, more than the model's \(maxLength) positions")
         }
         guard example.labels.count == n else {
             throw BertError(.invalidInput, "labels has \(example.labels.count) entries for \(n) input_ids")
         }
-        let v = Int32(clamping: min(vocabularySize, model.config.vocabSize))
+        let v = Int32(clamping: min(vocabularySize, config.vocabSize))
         if let bad = example.inputIds.first(where: { $0 < 0 || $0 >= v }) {
             throw BertError(.invalidInput, "input_ids: id \(bad) is outside the vocabulary (\(v))")
         }
@@ -143,13 +145,55 @@ public final class PretrainingScorer: Sendable {
             guard types.count == n else {
                 throw BertError(.invalidInput, "token_type_ids has \(types.count) entries for \(n) input_ids")
             }
-            if let bad = types.first(where: { $0 < 0 || Int($0) >= model.config.typeVocabSize }) {
-                throw BertError(.invalidInput, "token_type_ids: \(bad) is outside type_vocab_size \(model.config.typeVocabSize)")
+            if let bad = types.first(where: { $0 < 0 || Int($0) >= config.typeVocabSize }) {
+                throw BertError(.invalidInput, "token_type_ids: \(bad) is outside type_vocab_size \(config.typeVocabSize)")
             }
         }
         if let label = example.nextSentenceLabel, label != 0, label != 1 {
             throw BertError(.invalidInput, "next_sentence_label must be 0 or 1, got \(label)")
         }
+    }
+
+    /// - Throws: the cases of `validate`.
+    public func encode(_ example: ScoringExample) throws -> [Encoding] {
+        try validate(example)
+        return [Encoding(ids: example.inputIds,
+                         typeIds: example.tokenTypeIds ?? [Int32](repeating: 0, count: example.inputIds.count))]
+    }
+
+    /// Unsupported: the positions to score are the example's labels (see the variant with `input`).
+    public func read(_ output: EncoderOutput, sequence b: Int, encoding: Encoding, workspace: Workspace) throws -> ExampleScore {
+        throw BertError(.unsupported, "PretrainingScorer reads with the input (its labels): call read(_:sequence:input:encoding:workspace:)")
+    }
+
+    public func read(_ output: EncoderOutput, sequence b: Int, input example: ScoringExample, encoding: Encoding,
+                     workspace: Workspace) throws -> ExampleScore {
+        var score = ExampleScore(maskedTokens: 0, mlmLossSum: 0, mlmCorrect: 0)
+        let positions = example.labels.indices.filter { example.labels[$0] != MLMMasker.ignoreLabel }
+        try mlmHead.forEachLogits(output.hiddenStates(sequence: b), positions: positions, workspace: workspace,
+                                  kernel: model.kernel) { m, logits in
+            let target = Int(example.labels[positions[m]])
+            let (loss, argmax) = Self.crossEntropy(UnsafeBufferPointer(logits), target)
+            score.maskedTokens += 1
+            score.mlmLossSum += loss
+            if argmax == target { score.mlmCorrect += 1 }
+        }
+        if let nspHead, output.pooledOutput != nil {
+            let row = nspHead.forward(try output.pooled(sequence: b), rows: 1, kernel: model.kernel)
+            row.withUnsafeBufferPointer { row in
+                score.isNextProbability = exp(-Self.crossEntropy(row, 0).0)
+                if let label = example.nextSentenceLabel {
+                    let (loss, argmax) = Self.crossEntropy(row, Int(label))
+                    score.nspLoss = loss
+                    score.nspCorrect = argmax == Int(label)
+                }
+            }
+        }
+        return score
+    }
+
+    public func finish(_ example: ScoringExample, encodings: [Encoding], partials: [ExampleScore]) throws -> ExampleScore {
+        partials[0]
     }
 
     /// Scores examples in batches.
@@ -161,62 +205,7 @@ public final class PretrainingScorer: Sendable {
     /// - Throws: `BertError.invalidInput` from `validate` for the first bad example.
     public func score(_ examples: [ScoringExample], batchSize: Int = 16) throws -> [ExampleScore] {
         for example in examples { try validate(example) }
-        guard !examples.isEmpty else { return [] }
-        let batch = max(1, min(batchSize, examples.count))
-        let longest = examples.map(\.inputIds.count).max() ?? 1
-        let workspace = try model.makeWorkspace(maxBatch: batch, maxLength: longest)
-        let h = model.config.hiddenSize, v = vocabularySize
-        var scores: [ExampleScore] = []
-        scores.reserveCapacity(examples.count)
-        var first = 0
-        while first < examples.count {
-            let slice = examples[first ..< min(first + batch, examples.count)]
-            let typeIds = slice.map { $0.tokenTypeIds ?? [Int32](repeating: 0, count: $0.inputIds.count) }
-            let output = try model.forward(ids: slice.map(\.inputIds), typeIds: typeIds, workspace: workspace)
-            // Gather the hidden states of every labelled position of the batch: [M, H].
-            var rows: [Float] = []
-            var targets: [Int] = []
-            var owners: [Int] = []
-            for (b, example) in slice.enumerated() {
-                let states = output.hiddenStates(sequence: b)
-                for (t, label) in example.labels.enumerated() where label != MLMMasker.ignoreLabel {
-                    rows.append(contentsOf: states[(t * h) ..< ((t + 1) * h)])
-                    targets.append(Int(label))
-                    owners.append(b)
-                }
-            }
-            let logits = rows.withUnsafeBufferPointer { buffer in
-                buffer.baseAddress.map { mlmHead.forward($0, rows: targets.count, kernel: model.kernel) } ?? []
-            }
-            var batchScores = slice.map { _ in ExampleScore(maskedTokens: 0, mlmLossSum: 0, mlmCorrect: 0) }
-            logits.withUnsafeBufferPointer { all in
-                for (r, target) in targets.enumerated() {
-                    let row = UnsafeBufferPointer(rebasing: all[(r * v) ..< ((r + 1) * v)])
-                    let (loss, argmax) = Self.crossEntropy(row, target)
-                    batchScores[owners[r]].maskedTokens += 1
-                    batchScores[owners[r]].mlmLossSum += loss
-                    if argmax == target { batchScores[owners[r]].mlmCorrect += 1 }
-                }
-            }
-            if let nspHead, let pooled = output.pooledOutput?.baseAddress {
-                let nsp = nspHead.forward(pooled, rows: slice.count, kernel: model.kernel)
-                nsp.withUnsafeBufferPointer { all in
-                    for (b, example) in slice.enumerated() {
-                        let row = UnsafeBufferPointer(rebasing: all[(2 * b) ..< (2 * b + 2)])
-                        let (isNextLoss, _) = Self.crossEntropy(row, 0)
-                        batchScores[b].isNextProbability = exp(-isNextLoss)
-                        if let label = example.nextSentenceLabel {
-                            let (loss, argmax) = Self.crossEntropy(row, Int(label))
-                            batchScores[b].nspLoss = loss
-                            batchScores[b].nspCorrect = argmax == Int(label)
-                        }
-                    }
-                }
-            }
-            scores.append(contentsOf: batchScores)
-            first += batch
-        }
-        return scores
+        return try run(examples, batchSize: max(1, batchSize))
     }
 
     /// `-log softmax(logits)[target]` in double precision, and the first argmax.

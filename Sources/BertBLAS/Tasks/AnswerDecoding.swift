@@ -1,7 +1,7 @@
 import Foundation
 
 /// Options of extractive question answering, with the defaults of transformers' QA pipeline.
-public struct QuestionAnsweringOptions: Sendable, Equatable {
+public struct QuestionAnsweringOptions: Sendable, Equatable, Codable {
     /// Tokens per window (question + context + special tokens). `nil` means
     /// `min(model max length, 384)`.
     public var maxSeqLen: Int?
@@ -27,7 +27,7 @@ public struct QuestionAnsweringOptions: Sendable, Equatable {
 }
 
 /// One answer to a question: a span of the context and its probability.
-public struct Answer: Sendable, Equatable {
+public struct Answer: Sendable, Equatable, Codable {
     /// The context's text between `start` and `end` (empty for the impossible answer).
     public var answer: String
     /// The span's probability: P(start)·P(end) within its window, summed over the windows and
@@ -39,8 +39,9 @@ public struct Answer: Sendable, Equatable {
     public var end: Int
 }
 
-/// The fields of one question+context window that span decoding needs (one row per token).
-struct AnswerWindow {
+/// The fields of one question+context window that span decoding needs (one row per token): what
+/// `QuestionAnswerer` keeps of each window until its answers are decoded.
+public struct AnswerWindow: Sendable {
     var ids: [Int]
     /// 0 for the question, 1 for the context, nil for special tokens.
     var sequenceIds: [Int?]
@@ -65,7 +66,7 @@ struct AnswerDecoder {
 
     func decode(windows: [AnswerWindow], context: String) -> [Answer] {
         let source = CodePointText(context)
-        // Saturating: `topK` and `maxAnswerLen` come from callers (e.g. --top-k) and may be huge.
+        // Saturating: `topK` and `maxAnswerLen` come from callers (a request, a CLI option) and may be huge.
         let preTopK = options.topK > (Int.max - 10) / 2 ? Int.max : options.topK * 2 + 10
         var minNullScore: Float = 1_000_000
         var answers: [Answer] = []

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One document's classification.
-public struct DocumentPrediction: Sendable, Equatable {
+public struct DocumentPrediction: Sendable, Equatable, Codable {
     /// The best label.
     public var label: String
     /// Its index in the classifier's labels.
@@ -12,40 +12,48 @@ public struct DocumentPrediction: Sendable, Equatable {
     public var scores: [Float]
     /// Windows the document was split into (1 unless long and in `.chunk` mode).
     public var windows: Int
+
+    /// Label indices, best score first (ties keep label order).
+    public var ranked: [Int] { Ranking.descending(scores) }
+
+    enum CodingKeys: String, CodingKey {
+        case label, score, scores, windows
+        case labelIndex = "label_index"
+    }
 }
 
-/// Classifies documents with either a trained head folder (`bert train-head --out`) or a
-/// HuggingFace `BertForSequenceClassification` checkpoint.
+/// Classifies documents of any length with a `SequenceClassifier` (a trained head folder or a
+/// HuggingFace `BertForSequenceClassification` checkpoint).
 ///
 /// A document longer than the max length is cut into overlapping windows (`.chunk`, the default:
 /// HF `tokenizers` overflow windows sharing `maxLength / 4` tokens), every window is scored, and
-/// the window scores are averaged; `.truncate` scores the first window only.
-/// - Trained head: each window is embedded with the recorded encoder (its pooling and
-///   normalization) and scored by the linear head (softmax).
-/// - HF checkpoint: each window goes through `SequenceClassifier` (pooler → classifier →
-///   softmax, or sigmoid for multi-label checkpoints).
-///
-/// Holds a workspace: one instance belongs to one caller at a time.
-public final class DocumentClassifier {
-    enum Backend {
-        case trainedHead(WindowEmbedder, LinearHead, HeadFolder.Config)
-        case checkpoint(SequenceClassifier)
-    }
+/// the window scores are averaged; `.truncate` scores the first window only. Immutable and
+/// `Sendable`; workspaces are borrowed from the model's pool per call.
+public final class DocumentClassifier: EncoderTask {
+    public typealias Input = WindowEmbedder.Input
 
+    /// The classifier that scores each window.
+    public let classifier: SequenceClassifier
+    public var model: LoadedModel { classifier.model }
     /// The label names, in index order.
-    public let labels: [String]
+    public var labels: [String] { classifier.labels }
     /// Tokens per window, special tokens included.
-    public let maxLength: Int
+    public var maxLength: Int { classifier.maxLength }
     /// Tokens shared by consecutive windows.
     public let stride: Int
-    /// Windows per forward pass.
+    /// Windows per forward pass in `classify`.
     public let batchSize: Int
-    let backend: Backend
-
     /// The head folder's config, or nil for an HF checkpoint.
-    public var headConfig: HeadFolder.Config? {
-        if case .trainedHead(_, _, let config) = backend { return config }
-        return nil
+    public var headConfig: HeadFolder.Config? { classifier.headConfig }
+
+    /// Documents classified by `classifier`, window by window.
+    /// - Throws: `BertError.invalidInput` for a `batchSize` below 1.
+    public init(classifier: SequenceClassifier, batchSize: Int = 32) throws {
+        guard batchSize > 0 else { throw BertError(.invalidInput, "batchSize must be positive, got \(batchSize)") }
+        self.classifier = classifier
+        self.batchSize = batchSize
+        stride = LongTextMode.stride(maxLength: classifier.maxLength,
+                                     specialTokens: classifier.tokenizer.numberOfSpecialTokens(pair: false))
     }
 
     /// Loads a head folder and its encoder, or an HF sequence-classification checkpoint.
@@ -53,90 +61,47 @@ public final class DocumentClassifier {
     ///   - directory: a folder with `bertblas_head.json`, or a `BertForSequenceClassification` folder.
     ///   - batchSize: windows per forward pass (default 32).
     ///   - kernel: `.blas` (default) or the `.naive` reference for every matrix product.
-    /// - Throws: `BertError` from `HeadFolder.load`, the encoder or `SequenceClassifier` (e.g.
-    ///   `.missingTensor` naming `classifier.weight` for a checkpoint without a classifier);
-    ///   `.shape` when a head's size differs from its encoder's.
-    public init(directory: URL, batchSize: Int = 32, kernel: Kernel = .blas) throws {
-        guard batchSize > 0 else { throw BertError(.invalidInput, "--batch-size must be positive, got \(batchSize)") }
-        self.batchSize = batchSize
-        if HeadFolder.isHeadFolder(directory) {
-            let (config, head, encoder) = try HeadFolder.load(directory)
-            let modes = try config.pooling.split(separator: "+").map { name in
-                guard let mode = PoolingMode(rawValue: String(name)) else {
-                    throw BertError(.config, "\(directory.appendingPathComponent(HeadFolder.configFile).path): pooling '\(config.pooling)' is not one of cls, max, mean, mean_sqrt_len (or several joined by +)")
-                }
-                return mode
-            }
-            let embedder = try WindowEmbedder(directory: encoder, pooling: modes.count == 1 ? modes[0] : nil,
-                                              normalize: config.normalize, maxLength: config.maxLength, batchSize: batchSize,
-                                              kernel: kernel)
-            guard embedder.poolingName == config.pooling, embedder.maxLength == config.maxLength else {
-                throw BertError(.config, "\(directory.path): the head was trained with pooling \(config.pooling), max length \(config.maxLength); the encoder \(encoder.path) gives \(embedder.poolingName), \(embedder.maxLength)")
-            }
-            guard embedder.dimension == head.inputSize else {
-                throw BertError(.shape, "\(directory.path): the head expects \(head.inputSize) features, the encoder \(encoder.path) gives \(embedder.dimension)")
-            }
-            labels = config.labels
-            maxLength = embedder.maxLength
-            stride = embedder.stride
-            backend = .trainedHead(embedder, head, config)
-        } else {
-            let classifier = try SequenceClassifier(directory: directory, kernel: kernel)
-            labels = classifier.labels
-            maxLength = classifier.maxLength
-            stride = classifier.maxLength / 4
-            backend = .checkpoint(classifier)
-        }
+    /// - Throws: `BertError` from `SequenceClassifier.init(directory:kernel:function:)`.
+    public convenience init(directory: URL, batchSize: Int = 32, kernel: Kernel = .blas) throws {
+        guard batchSize > 0 else { throw BertError(.invalidInput, "batchSize must be positive, got \(batchSize)") }
+        try self.init(classifier: SequenceClassifier(directory: directory, kernel: kernel), batchSize: batchSize)
     }
 
-    /// Classifies texts (batched together; pass a few hundred at a time for streaming output).
+    public func encode(_ input: Input) throws -> [Encoding] {
+        input.mode.windows(classifier.prepared(input.text), tokenizer: classifier.tokenizer, maxLength: maxLength,
+                           stride: stride)
+    }
+
+    /// One window's scores.
+    public func read(_ output: EncoderOutput, sequence b: Int, encoding: Encoding, workspace: Workspace) throws -> [Float] {
+        try classifier.classification(classifier.read(output, sequence: b, encoding: encoding, workspace: workspace)).scores
+    }
+
+    /// The window scores averaged.
+    public func finish(_ input: Input, encodings: [Encoding], partials: [[Float]]) throws -> DocumentPrediction {
+        let l = labels.count
+        var sum = [Float](repeating: 0, count: l)
+        for scores in partials { for k in 0..<l { sum[k] += scores[k] } }
+        let rows = FeatureMatrix(unchecked: 1, l, sum.map { $0 / Float(max(partials.count, 1)) })
+        return Self.predictions(rows, labels: labels, windowCounts: [partials.count])[0]
+    }
+
+    /// Classifies texts; one result per text, in order (a failing text does not stop the others).
     /// - Parameters:
     ///   - texts: the documents.
     ///   - mode: `.chunk` (default) averages the scores of all windows; `.truncate` uses the first.
-    ///   - progress: called with (windows done, windows total) after each forward batch.
-    /// - Returns: one prediction per text, in order.
-    /// - Throws: `BertError` from the encoder.
+    ///   - progress: called with (windows done, windows total) after each forward pass.
+    /// - Throws: only for the whole call (a workspace that cannot be allocated).
+    public func results(_ texts: [String], mode: LongTextMode = .chunk,
+                        progress: ((Int, Int) -> Void)? = nil) throws -> [Result<DocumentPrediction, any Error>] {
+        try results(texts.map { Input($0, mode: mode) }, batchSize: batchSize, progress: progress)
+    }
+
+    /// Classifies texts; one prediction per text, in order.
+    /// - Throws: the first failing text's `BertError`.
     public func classify(_ texts: [String], mode: LongTextMode = .chunk,
                          progress: ((Int, Int) -> Void)? = nil) throws -> [DocumentPrediction] {
-        if texts.isEmpty { return [] }
-        switch backend {
-        case .trainedHead(let embedder, let head, _):
-            let windows = try embedder.embed(documents: texts, mode: mode, progress: progress)
-            let probabilities = windows.averageByDocument(try head.probabilities(windows.features))
-            return Self.predictions(probabilities, labels: labels, windowCounts: windows.windowCounts)
-        case .checkpoint(let classifier):
-            var encodings: [Encoding] = []
-            var owner: [Int] = []
-            var counts: [Int] = []
-            let truncation = Truncation(maxLength: maxLength, stride: stride)
-            for (d, text) in texts.enumerated() {
-                let encoding = classifier.tokenizer.encode(text, truncation: truncation)
-                let windows = mode == .truncate ? [encoding] : [encoding] + encoding.overflowing.map {
-                    var w = $0
-                    w.overflowing = []
-                    return w
-                }
-                encodings += windows
-                owner += [Int](repeating: d, count: windows.count)
-                counts.append(windows.count)
-            }
-            // Longest first, so each forward batch holds windows of similar length.
-            let order = encodings.indices.sorted { encodings[$0].count > encodings[$1].count || (encodings[$0].count == encodings[$1].count && $0 < $1) }
-            var scores = [Float](repeating: 0, count: encodings.count * labels.count)
-            var start = 0
-            while start < order.count {
-                let batch = Array(order[start..<min(start + batchSize, order.count)])
-                let results = try classifier.classify(encodings: batch.map { encodings[$0] }, batchSize: batchSize)
-                for (i, w) in batch.enumerated() {
-                    for k in labels.indices { scores[w * labels.count + k] = results[i].scores[k] }
-                }
-                start += batch.count
-                progress?(start, order.count)
-            }
-            let windows = DocumentWindows(features: FeatureMatrix(unchecked: encodings.count, labels.count, scores),
-                                          document: owner, windowCounts: counts)
-            return Self.predictions(windows.averageByDocument(windows.features), labels: labels, windowCounts: counts)
-        }
+        try results(texts, mode: mode, progress: progress).map { try $0.get() }
     }
 
     /// Turns per-document score rows `[D, L]` into predictions (argmax; ties go to the lower index).
@@ -144,8 +109,7 @@ public final class DocumentClassifier {
         let l = scores.columns
         return (0..<scores.rows).map { d in
             let row = Array(scores.values[(d * l)..<((d + 1) * l)])
-            var best = 0
-            for k in 0..<l where row[k] > row[best] { best = k }
+            let best = TaskMath.argmax(row) ?? 0
             return DocumentPrediction(label: labels[best], labelIndex: best, score: row[best], scores: row,
                                       windows: windowCounts[d])
         }

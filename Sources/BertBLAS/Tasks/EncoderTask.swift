@@ -25,48 +25,108 @@ public protocol EncoderTask: Sendable {
     /// one `output` points into, for head scratch.
     func read(_ output: EncoderOutput, sequence b: Int, encoding: Encoding, workspace: Workspace) throws -> Partial
 
+    /// `read` with the input the encoding came from, for tasks whose reading depends on it
+    /// (fill-mask's `topK`, a scored example's labels). Runners call this one; by default it is
+    /// `read(_:sequence:encoding:workspace:)`.
+    func read(_ output: EncoderOutput, sequence b: Int, input: Input, encoding: Encoding,
+              workspace: Workspace) throws -> Partial
+
     /// Combines one input's partials (one per encoding, in order) into its result.
     func finish(_ input: Input, encodings: [Encoding], partials: [Partial]) throws -> Output
 }
 
 extension EncoderTask {
+    public func read(_ output: EncoderOutput, sequence b: Int, input: Input, encoding: Encoding,
+                     workspace: Workspace) throws -> Partial {
+        try read(output, sequence: b, encoding: encoding, workspace: workspace)
+    }
+
     /// Runs the task on `inputs` in this thread, in batches of at most `batchSize` sequences, with
-    /// a workspace borrowed from the model's pool; results keep the input order.
+    /// a workspace borrowed from the model's pool; one result per input, in input order.
     ///
-    /// - Throws: the first input's error, `BertError.invalidInput` for a `batchSize` below 1.
-    public func run(_ inputs: [Input], batchSize: Int = 32) throws -> [Output] {
-        guard batchSize >= 1 else { throw BertError(.invalidInput, "batch size must be at least 1, got \(batchSize)") }
-        let encoded = try inputs.map { try encode($0) }
-        var sequences: [(input: Int, encoding: Encoding)] = []
-        for (i, encodings) in encoded.enumerated() {
-            for encoding in encodings { sequences.append((i, encoding)) }
+    /// This is the one batching loop of direct calls: an input that fails (empty, too long, a
+    /// sequence the encoder refuses) gets its own `.failure` and the others still run.
+    /// - Parameters:
+    ///   - inputs: the inputs.
+    ///   - batchSize: sequences per forward pass (default 32).
+    ///   - progress: called after each forward pass with (sequences done, sequences total).
+    /// - Throws: only for the whole call: `BertError.invalidInput` for a `batchSize` below 1 or a
+    ///   workspace that cannot be allocated.
+    public func results(_ inputs: [Input], batchSize: Int = 32,
+                        progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> [Result<Output, any Error>] {
+        guard batchSize >= 1 else {
+            throw BertError(.invalidInput, "batchSize must be at least 1, got \(batchSize)")
+        }
+        var failures = [(any Error)?](repeating: nil, count: inputs.count)
+        var encoded = [[Encoding]](repeating: [], count: inputs.count)
+        var sequences: [(input: Int, slot: Int, encoding: Encoding)] = []
+        let positions = model.config.maxSequenceLength
+        for (i, input) in inputs.enumerated() {
+            do {
+                let encodings = try encode(input)
+                for encoding in encodings where encoding.count == 0 || encoding.count > positions {
+                    throw BertError(.invalidInput, "the input has \(encoding.count) tokens; the model takes 1 to \(positions)")
+                }
+                encoded[i] = encodings
+                for (slot, encoding) in encodings.enumerated() { sequences.append((i, slot, encoding)) }
+            } catch {
+                failures[i] = error
+            }
         }
         var partials = encoded.map { [Partial?](repeating: nil, count: $0.count) }
-        var nextSlot = [Int](repeating: 0, count: inputs.count)
         if !sequences.isEmpty {
             let longest = sequences.map(\.encoding.count).max() ?? 1
             let batch = min(batchSize, sequences.count)
-            try model.workspaces.withWorkspace(maxBatch: batch, maxLength: max(longest, 1)) { workspace in
+            try model.workspaces.withWorkspace(maxBatch: batch, maxLength: longest) { workspace in
                 var first = 0
                 while first < sequences.count {
                     let slice = sequences[first..<min(first + batch, sequences.count)]
-                    let output = try model.encoder.forward(slice.map(\.encoding), workspace: workspace)
-                    for (b, item) in slice.enumerated() {
-                        partials[item.input][nextSlot[item.input]] =
-                            try read(output, sequence: b, encoding: item.encoding, workspace: workspace)
-                        nextSlot[item.input] += 1
-                    }
                     first += slice.count
+                    let output: EncoderOutput
+                    do {
+                        output = try model.encoder.forward(slice.map(\.encoding), workspace: workspace)
+                    } catch {
+                        for item in slice where failures[item.input] == nil { failures[item.input] = error }
+                        continue
+                    }
+                    for (b, item) in slice.enumerated() where failures[item.input] == nil {
+                        do {
+                            partials[item.input][item.slot] =
+                                try read(output, sequence: b, input: inputs[item.input], encoding: item.encoding,
+                                         workspace: workspace)
+                        } catch {
+                            failures[item.input] = error
+                        }
+                    }
+                    progress?(first, sequences.count)
                 }
             }
         }
-        return try inputs.indices.map { i in
-            try finish(inputs[i], encodings: encoded[i], partials: partials[i].compactMap { $0 })
+        return inputs.indices.map { i in
+            if let failure = failures[i] { return .failure(failure) }
+            return Result { try finish(inputs[i], encodings: encoded[i], partials: partials[i].compactMap { $0 }) }
         }
+    }
+
+    /// Runs the task on `inputs` (see `results`); results keep the input order.
+    ///
+    /// - Throws: the first failing input's error, `BertError.invalidInput` for a `batchSize` below 1.
+    public func run(_ inputs: [Input], batchSize: Int = 32) throws -> [Output] {
+        try results(inputs, batchSize: batchSize).map { try $0.get() }
     }
 
     /// Runs the task on one input.
     public func run(_ input: Input) throws -> Output {
         try run([input])[0]
+    }
+}
+
+/// Checks shared by the tasks' `encode`.
+enum TaskInput {
+    /// Requires a non-empty, non-blank text; `what` names it in the error ("text", "question").
+    static func requireText(_ text: String, _ what: String) throws {
+        guard text.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
+            throw BertError(.invalidInput, "\(what) is empty")
+        }
     }
 }

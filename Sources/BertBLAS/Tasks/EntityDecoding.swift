@@ -9,12 +9,15 @@ import Foundation
 /// - `first`, `average`, `max`: each *word* first takes one label, from its first sub-token, from
 ///   the mean of its sub-tokens' score vectors, or from its most confident sub-token; then words
 ///   are grouped as in `simple`.
-public enum AggregationStrategy: String, Sendable, CaseIterable {
+public enum AggregationStrategy: String, Sendable, CaseIterable, Codable {
     case none, simple, first, average, max
 }
 
 /// One entity (or, for ``AggregationStrategy/none``, one token) found in a text.
-public struct Entity: Sendable, Equatable {
+///
+/// `Codable` as the HF pipeline's records: `{"entity", "score", "index", "word", "start", "end"}`
+/// for a token (`index` set), `{"entity_group", "score", "word", "start", "end"}` for a group.
+public struct Entity: Sendable, Equatable, Codable {
     /// The label: the full tag (`B-PER`) for `none`, the entity type (`PER`) otherwise.
     public var label: String
     /// The probability of `label` (for groups, the mean over the grouped tokens or words).
@@ -27,6 +30,43 @@ public struct Entity: Sendable, Equatable {
     public var start: Int
     /// End (exclusive) of the entity in the input text, in Unicode code points.
     public var end: Int
+
+    public init(label: String, score: Float, index: Int?, word: String, start: Int, end: Int) {
+        self.label = label
+        self.score = score
+        self.index = index
+        self.word = word
+        self.start = start
+        self.end = end
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case entity, entityGroup = "entity_group", score, index, word, start, end
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        index = try c.decodeIfPresent(Int.self, forKey: .index)
+        label = try c.decodeIfPresent(String.self, forKey: .entity) ?? c.decode(String.self, forKey: .entityGroup)
+        score = try c.decode(Float.self, forKey: .score)
+        word = try c.decode(String.self, forKey: .word)
+        start = try c.decode(Int.self, forKey: .start)
+        end = try c.decode(Int.self, forKey: .end)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        if let index {
+            try c.encode(label, forKey: .entity)
+            try c.encode(index, forKey: .index)
+        } else {
+            try c.encode(label, forKey: .entityGroup)
+        }
+        try c.encode(score, forKey: .score)
+        try c.encode(word, forKey: .word)
+        try c.encode(start, forKey: .start)
+        try c.encode(end, forKey: .end)
+    }
 }
 
 /// The fields of an encoded text that entity decoding needs (one row per token).

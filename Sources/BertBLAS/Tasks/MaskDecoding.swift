@@ -1,7 +1,7 @@
 import Foundation
 
 /// One candidate for a `[MASK]`: the token, its probability and the text with it filled in.
-public struct MaskFill: Sendable, Equatable {
+public struct MaskFill: Sendable, Equatable, Codable {
     /// Softmax probability of the token at the mask position (over the whole vocabulary, also
     /// when `targets` restrict the candidates).
     public var score: Float
@@ -12,6 +12,11 @@ public struct MaskFill: Sendable, Equatable {
     /// The input with this token in place of the mask, decoded. With one mask, special tokens are
     /// skipped; with several, they are kept (so the other `[MASK]`s stay visible), as HF does.
     public var sequence: String
+
+    enum CodingKeys: String, CodingKey {
+        case score, token, sequence
+        case tokenStr = "token_str"
+    }
 }
 
 /// Top-k decoding of masked-LM logits, exactly as transformers' fill-mask pipeline.
@@ -22,39 +27,36 @@ struct MaskDecoder {
     /// `decode(ids, skipSpecialTokens)` as the tokenizer's decode.
     let decode: ([Int], Bool) -> String
 
+    /// The candidates of one mask.
     /// - Parameters:
     ///   - ids: the input ids of the whole sequence.
-    ///   - maskPositions: positions of the masks in `ids`, in order.
-    ///   - logits: `[maskPositions.count, V]` row-major vocabulary logits.
-    ///   - topK: candidates per mask (capped at the number of targets).
-    ///   - targets: when given, the only candidate ids (deduplicated).
-    func decode(ids: [Int], maskPositions: [Int], logits: [Float], vocabularySize: Int, topK: Int,
-                targets: [Int]?) -> [[MaskFill]] {
-        let single = maskPositions.count == 1
-        var result: [[MaskFill]] = []
-        for (m, position) in maskPositions.enumerated() {
-            let probabilities = TaskMath.softmax(logits[(m * vocabularySize)..<((m + 1) * vocabularySize)])
-            let candidates: [Int]
-            if let targets {
-                let chosen = TaskMath.topK(targets.map { probabilities[$0] }, min(topK, targets.count))
-                candidates = chosen.map { targets[$0] }
-            } else {
-                candidates = TaskMath.topK(probabilities, topK)
-            }
-            result.append(candidates.map { token in
-                var filled = ids
-                filled[position] = token
-                if let padId { filled.removeAll { $0 == padId } }
-                return MaskFill(score: probabilities[token], token: token, tokenStr: decode([token], false),
-                                sequence: decode(filled, single))
-            })
+    ///   - position: the mask's position in `ids`.
+    ///   - single: whether the sequence has one mask (then special tokens are skipped in `sequence`).
+    ///   - logits: the mask's vocabulary logits `[V]`, turned into probabilities in place.
+    ///   - topK: candidates (capped at the number of targets).
+    ///   - targets: when given, the only candidate ids (deduplicated, inside the vocabulary).
+    func candidates(ids: [Int], position: Int, single: Bool, logits: UnsafeMutableBufferPointer<Float>,
+                    topK: Int, targets: [Int]?) -> [MaskFill] {
+        TaskMath.softmax(inPlace: logits)
+        let probabilities = UnsafeBufferPointer(logits)
+        let chosen: [Int]
+        if let targets {
+            chosen = Ranking.top(min(topK, targets.count), of: targets.map { probabilities[$0] }).map { targets[$0] }
+        } else {
+            chosen = Ranking.top(topK, of: probabilities)
         }
-        return result
+        return chosen.map { token in
+            var filled = ids
+            filled[position] = token
+            if let padId { filled.removeAll { $0 == padId } }
+            return MaskFill(score: probabilities[token], token: token, tokenStr: decode([token], false),
+                            sequence: decode(filled, single))
+        }
     }
 }
 
 /// How a sequence classifier turns logits into scores.
-public enum ClassificationFunction: String, Sendable {
+public enum ClassificationFunction: String, Sendable, Codable {
     /// Exclusive labels: probabilities summing to 1 (single-label classification).
     case softmax
     /// Independent labels: one probability per label (multi-label, or a single label).

@@ -1,57 +1,76 @@
 import Foundation
 
 /// Next-sentence probabilities for a sentence pair.
-public struct NextSentencePrediction: Sendable, Equatable {
+public struct NextSentencePrediction: Sendable, Equatable, Codable {
     /// P(B follows A) (label 0, IsNext).
     public var isNext: Float
     /// P(B is a random sentence) (label 1, NotNext).
     public var notNext: Float
+
+    enum CodingKeys: String, CodingKey {
+        case isNext = "is_next"
+        case notNext = "not_next"
+    }
 }
 
 /// A `BertForNextSentencePrediction` or `BertForPreTraining` checkpoint: `cls.seq_relationship`
 /// over the pooled output, softmaxed. Immutable and `Sendable`.
-public final class NextSentencePredictor: Sendable {
-    let backbone: TaskBackbone
+public final class NextSentencePredictor: EncoderTask {
+    /// Sentence A and the sentence B that may follow it.
+    public struct Input: Sendable {
+        public var first: String
+        public var second: String
+        public init(_ first: String, _ second: String) {
+            self.first = first
+            self.second = second
+        }
+    }
+
+    public let model: LoadedModel
     let head: NextSentenceHead
 
     /// The longest pair in tokens; longer pairs are truncated longest-first.
-    public var maxLength: Int { backbone.maxLength }
+    public var maxLength: Int { model.maxLength }
 
-    /// Loads a checkpoint with an NSP head.
+    /// An NSP task on a loaded folder.
     ///
-    /// - Throws: `BertError` from loading; `.missingTensor` naming `cls.seq_relationship` (or
-    ///   the pooler) when absent.
-    public init(directory: URL, kernel: Kernel = .blas) throws {
-        backbone = try TaskBackbone(directory: directory, kernel: kernel)
-        head = try NextSentenceHead(backbone.model.weights, config: backbone.config)
+    /// - Throws: `.missingTensor` naming `cls.seq_relationship` (or the pooler) when absent.
+    public init(model: LoadedModel) throws {
+        self.model = model
+        head = try NextSentenceHead(model.weights, config: model.config)
+    }
+
+    /// Loads a folder, then builds the task (see `init(model:)`).
+    public convenience init(directory: URL, kernel: Kernel = .blas) throws {
+        try self.init(model: LoadedModel(directory: directory, kernel: kernel))
+    }
+
+    /// - Throws: `BertError.invalidInput` when either sentence is empty or blank.
+    public func encode(_ input: Input) throws -> [Encoding] {
+        try TaskInput.requireText(input.first, "sentence A")
+        try TaskInput.requireText(input.second, "sentence B")
+        return [model.tokenizer.encode(input.first, pair: input.second,
+                                       truncation: Truncation(maxLength: maxLength, strategy: .longestFirst))]
+    }
+
+    public func read(_ output: EncoderOutput, sequence b: Int, encoding: Encoding, workspace: Workspace) throws -> [Float] {
+        head.forward(try output.pooled(sequence: b), rows: 1, kernel: model.kernel)
+    }
+
+    public func finish(_ input: Input, encodings: [Encoding], partials: [[Float]]) throws -> NextSentencePrediction {
+        let p = TaskMath.softmax(partials[0])
+        return NextSentencePrediction(isNext: p[0], notNext: p[1])
     }
 
     /// Scores whether `b` follows `a`.
     ///
     /// - Throws: `BertError.invalidInput` when either text is empty or blank.
     public func predict(_ a: String, _ b: String) throws -> NextSentencePrediction {
-        try predict([(a, b)])[0]
+        try run(Input(a, b))
     }
 
     /// Scores several pairs, batched; results keep the input order.
     public func predict(_ pairs: [(String, String)], batchSize: Int = 32) throws -> [NextSentencePrediction] {
-        let truncation = Truncation(maxLength: maxLength, strategy: .longestFirst)
-        let encodings = try pairs.enumerated().map { i, pair in
-            try TaskBackbone.requireText(pair.0, "pair \(i + 1): sentence A")
-            try TaskBackbone.requireText(pair.1, "pair \(i + 1): sentence B")
-            return backbone.tokenizer.encode(pair.0, pair: pair.1, truncation: truncation)
-        }
-        var results: [NextSentencePrediction] = []
-        try backbone.forEachBatch(encodings, batchSize: batchSize) { _, output in
-            guard let pooled = output.pooledOutput?.baseAddress else {
-                throw BertError(.missingTensor, "\(backbone.directory.path): the checkpoint has no pooler")
-            }
-            let logits = head.forward(pooled, rows: output.batchSize, kernel: backbone.model.kernel)
-            for b in 0..<output.batchSize {
-                let p = TaskMath.softmax(logits[(2 * b)..<(2 * b + 2)])
-                results.append(NextSentencePrediction(isNext: p[0], notNext: p[1]))
-            }
-        }
-        return results
+        try run(pairs.map { Input($0.0, $0.1) }, batchSize: max(1, batchSize))
     }
 }

@@ -17,12 +17,14 @@ public enum PoolingMode: String, Sendable, CaseIterable, CustomStringConvertible
 /// Sentence embeddings as sentence-transformers computes them: BERT, pooling, optional L2
 /// normalization, with the settings of a sentence-transformers folder.
 ///
-/// Reference: sentence-transformers `models/Transformer.py`, `models/Pooling.py`,
+/// A task on a `LoadedModel`: input a text, output one vector of `dimension` floats (an empty
+/// text embeds `[CLS] [SEP]`, as sentence-transformers; longer texts are truncated to
+/// `maxLength`). Reference: sentence-transformers `models/Transformer.py`, `models/Pooling.py`,
 /// `models/Normalize.py` (v5.x). Immutable and `Sendable`.
-public final class SentenceEmbedder: Sendable {
-    /// The encoder.
-    public let model: BertModel
-    public let tokenizer: BertTokenizer
+public final class SentenceEmbedder: EncoderTask {
+    public typealias Input = String
+    public let model: LoadedModel
+    public var tokenizer: BertTokenizer { model.tokenizer }
     /// The pooling modes, concatenated in sentence-transformers' order (cls, max, mean,
     /// mean_sqrt_len) when several are on.
     public let pooling: [PoolingMode]
@@ -40,32 +42,32 @@ public final class SentenceEmbedder: Sendable {
     /// Length of one embedding: hidden size × number of pooling modes.
     public var dimension: Int { model.config.hiddenSize * pooling.count }
 
-    /// Loads a model folder, reading sentence-transformers' files when present.
+    /// An embedder on a loaded model, reading sentence-transformers' files of its folder when
+    /// present.
     ///
     /// Defaults (when the files are absent): mean pooling, no normalization, and `max_seq_length`
     /// = min(tokenizer `model_max_length`, `max_position_embeddings`), as sentence-transformers
     /// does for a plain HF folder. Arguments override the folder's settings.
     /// - Parameters:
-    ///   - directory: the folder (config.json, model.safetensors, tokenizer files; optionally
-    ///     modules.json, 1_Pooling/config.json, sentence_bert_config.json).
-    ///   - kernel: `.blas` (default) or `.naive`.
-    ///   - pooling: overrides the pooling mode.
+    ///   - model: the loaded folder (optionally with modules.json, 1_Pooling/config.json,
+    ///     sentence_bert_config.json).
+    ///   - pooling: overrides the pooling modes (one or several, concatenated).
     ///   - normalize: overrides normalization.
     ///   - maxLength: overrides `max_seq_length`; capped by `max_position_embeddings`.
-    /// - Throws: `BertError` from loading the model or tokenizer; `.invalidFile` naming a
-    ///   malformed sentence-transformers file; `.unsupported` for a pooling mode BertBLAS lacks
-    ///   (weightedmean, lasttoken); `.invalidInput` for a `maxLength` below 2.
-    public init(directory: URL, kernel: Kernel = .blas, pooling: PoolingMode? = nil,
-                normalize: Bool? = nil, maxLength: Int? = nil) throws {
-        model = try BertModel(directory: directory, kernel: kernel)
-        tokenizer = try BertTokenizer(directory: directory)
+    /// - Throws: `.invalidFile` naming a malformed sentence-transformers file; `.unsupported` for
+    ///   a pooling mode BertBLAS lacks (weightedmean, lasttoken); `.invalidInput` for a
+    ///   `maxLength` below 2 or an empty `pooling`.
+    public init(model: LoadedModel, pooling: [PoolingMode]? = nil, normalize: Bool? = nil, maxLength: Int? = nil) throws {
+        self.model = model
+        let directory = model.directory
         var notes: [String] = []
 
         let modules = try Self.readModules(directory)
         let poolingPath = modules?.first { $0.type.hasSuffix("Pooling") }?.path ?? "1_Pooling"
         let poolingFile = directory.appendingPathComponent(poolingPath).appendingPathComponent("config.json")
         if let pooling {
-            self.pooling = [pooling]
+            guard !pooling.isEmpty else { throw BertError(.invalidInput, "pooling names no mode") }
+            self.pooling = PoolingMode.allCases.filter { pooling.contains($0) }
         } else if let object = try Self.readJSONObject(poolingFile) {
             self.pooling = try Self.poolingModes(object, file: poolingFile.path)
         } else {
@@ -87,7 +89,7 @@ public final class SentenceEmbedder: Sendable {
         let positions = model.config.maxSequenceLength
         if let maxLength {
             guard maxLength >= 2 else {
-                throw BertError(.invalidInput, "max length \(maxLength) leaves no room for [CLS] and [SEP]")
+                throw BertError(.invalidInput, "maxLength \(maxLength) leaves no room for [CLS] and [SEP]")
             }
             self.maxLength = min(maxLength, positions)
         } else if let raw = stConfig?["max_seq_length"], !(raw is NSNull) {
@@ -98,38 +100,46 @@ public final class SentenceEmbedder: Sendable {
             }
             self.maxLength = min(stored, positions)
         } else {
-            self.maxLength = min(tokenizer.modelMaxLength, positions)
+            self.maxLength = model.maxLength
             notes.append("no max_seq_length in sentence_bert_config.json: max length \(self.maxLength)")
         }
         lowercase = stConfig?["do_lower_case"] as? Bool ?? false
         self.notes = notes
     }
 
-    /// Embeds texts, batching internally.
+    /// Loads a model folder, then builds the embedder (see `init(model:pooling:normalize:maxLength:)`).
+    ///
+    /// - Throws: `BertError` from loading the model or tokenizer, and the cases of the main init.
+    public convenience init(directory: URL, kernel: Kernel = .blas, pooling: PoolingMode? = nil,
+                            normalize: Bool? = nil, maxLength: Int? = nil) throws {
+        try self.init(model: LoadedModel(directory: directory, kernel: kernel), pooling: pooling.map { [$0] },
+                      normalize: normalize, maxLength: maxLength)
+    }
+
+    /// The text as the tokenizer sees it (lowercased when the folder says `do_lower_case`).
+    func prepared(_ text: String) -> String { lowercase ? text.lowercased() : text }
+
+    public func encode(_ text: String) throws -> [Encoding] {
+        [tokenizer.encode(prepared(text), truncation: Truncation(maxLength: maxLength))]
+    }
+
+    public func read(_ output: EncoderOutput, sequence b: Int, encoding: Encoding, workspace: Workspace) throws -> [Float] {
+        pool(output, sequence: b)
+    }
+
+    public func finish(_ text: String, encodings: [Encoding], partials: [[Float]]) throws -> [Float] {
+        partials[0]
+    }
+
+    /// Embeds texts, batching internally (see `results(_:batchSize:progress:)` for per-text errors).
     ///
     /// - Parameters:
-    ///   - texts: the sentences; an empty text embeds `[CLS] [SEP]`, as sentence-transformers.
-    ///     Longer texts are truncated to `maxLength` tokens.
+    ///   - texts: the sentences.
     ///   - batchSize: sequences per forward pass (default 32).
     /// - Returns: one vector of `dimension` floats per text, in order.
     /// - Throws: `BertError.invalidInput` for a `batchSize` below 1.
     public func embed(_ texts: [String], batchSize: Int = 32) throws -> [[Float]] {
-        guard batchSize >= 1 else { throw BertError(.invalidInput, "batch size must be at least 1, got \(batchSize)") }
-        guard !texts.isEmpty else { return [] }
-        let truncation = Truncation(maxLength: maxLength)
-        let encodings = texts.map { tokenizer.encode(lowercase ? $0.lowercased() : $0, truncation: truncation) }
-        let longest = encodings.map(\.count).max() ?? 2
-        let workspace = try model.makeWorkspace(maxBatch: min(batchSize, texts.count), maxLength: longest)
-        var result: [[Float]] = []
-        result.reserveCapacity(texts.count)
-        var first = 0
-        while first < encodings.count {
-            let last = min(first + batchSize, encodings.count)
-            let output = try model.forward(Array(encodings[first..<last]), workspace: workspace)
-            for b in 0..<output.batchSize { result.append(pool(output, sequence: b)) }
-            first = last
-        }
-        return result
+        try run(texts, batchSize: batchSize)
     }
 
     /// Pools one sequence of an encoder output (and normalizes when configured).

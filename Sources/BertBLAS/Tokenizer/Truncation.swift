@@ -8,11 +8,11 @@ enum TruncationStage {
                       _ b: inout Encoding.Part?) -> BertError? {
         if truncation.maxLength < added {
             return BertError(.invalidInput,
-                             "--max-length \(truncation.maxLength) is smaller than the \(added) special tokens")
+                             "truncation maxLength \(truncation.maxLength) is smaller than the \(added) special tokens")
         }
         if truncation.stride < 0 {
             // tokenizers' stride is a usize: a negative one is rejected, not applied.
-            return BertError(.invalidInput, "--stride must not be negative, got \(truncation.stride)")
+            return BertError(.invalidInput, "truncation stride must not be negative, got \(truncation.stride)")
         }
         var params = truncation
         params.maxLength -= added
@@ -26,7 +26,7 @@ enum TruncationStage {
         func cut(_ part: inout Encoding.Part, _ length: Int) {
             if length < part.count && length > 0 && p.stride >= length {
                 strideError = BertError(.invalidInput,
-                    "--stride \(p.stride) must be smaller than the \(length) tokens left for the truncated text")
+                    "truncation stride \(p.stride) must be smaller than the \(length) tokens left for the truncated text")
             }
             part.truncate(length, stride: p.stride)
         }
@@ -62,18 +62,18 @@ enum TruncationStage {
         case .onlyFirst, .onlySecond:
             if p.strategy == .onlySecond {
                 guard var other = b else {
-                    return BertError(.invalidInput, "--truncation only_second needs a text pair")
+                    return BertError(.invalidInput, "truncation strategy onlySecond needs a text pair")
                 }
                 guard other.count > toRemove else {
                     return BertError(.invalidInput,
-                        "--truncation only_second: the second text has \(other.count) tokens, \(toRemove) must go; use longest_first")
+                        "truncation strategy onlySecond: the second text has \(other.count) tokens, \(toRemove) must go; use longestFirst")
                 }
                 cut(&other, other.count - toRemove)
                 b = other
             } else {
                 guard a.count > toRemove else {
                     return BertError(.invalidInput,
-                        "--truncation only_first: the first text has \(a.count) tokens, \(toRemove) must go; use longest_first")
+                        "truncation strategy onlyFirst: the first text has \(a.count) tokens, \(toRemove) must go; use longestFirst")
                 }
                 cut(&a, a.count - toRemove)
             }

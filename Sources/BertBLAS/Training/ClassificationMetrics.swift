@@ -4,9 +4,9 @@ import Foundation
 /// scikit-learn's conventions (`classification_report`, `confusion_matrix`): a ratio whose
 /// denominator is 0 counts as 0, and macro-F1 averages the labels that occur in the truth or the
 /// predictions.
-public struct ClassificationMetrics: Sendable, Equatable {
+public struct ClassificationMetrics: Sendable, Equatable, Encodable {
     /// Precision, recall, F1 and support of one label.
-    public struct PerLabel: Sendable, Equatable {
+    public struct PerLabel: Sendable, Equatable, Codable {
         /// Correct predictions of the label / all predictions of it.
         public var precision: Double
         /// Correct predictions of the label / its true examples.
@@ -71,15 +71,21 @@ public struct ClassificationMetrics: Sendable, Equatable {
         self.confusion = confusion
     }
 
-    /// The `--json` form: `{"accuracy", "macro_f1", "labels", "per_label": {label: {"precision",
-    /// "recall", "f1", "support"}}, "confusion": [[…]]}` (plus `"count"`).
-    public var jsonObject: [String: Any] {
-        var per: [String: Any] = [:]
-        for (name, m) in zip(labels, perLabel) {
-            per[name] = ["precision": m.precision, "recall": m.recall, "f1": m.f1, "support": m.support]
-        }
-        return ["accuracy": accuracy, "macro_f1": macroF1, "labels": labels, "per_label": per,
-                "confusion": confusion, "count": count]
+    enum CodingKeys: String, CodingKey {
+        case accuracy, labels, confusion, count
+        case macroF1 = "macro_f1", perLabel = "per_label"
+    }
+
+    /// The JSON form: `{"accuracy", "macro_f1", "labels", "per_label": {label: {"precision",
+    /// "recall", "f1", "support"}}, "confusion": [[…]], "count"}`.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(accuracy, forKey: .accuracy)
+        try c.encode(macroF1, forKey: .macroF1)
+        try c.encode(labels, forKey: .labels)
+        try c.encode(Dictionary(zip(labels, perLabel), uniquingKeysWith: { first, _ in first }), forKey: .perLabel)
+        try c.encode(confusion, forKey: .confusion)
+        try c.encode(count, forKey: .count)
     }
 
     /// A plain-text report: accuracy and macro-F1, a per-label table, and the confusion matrix

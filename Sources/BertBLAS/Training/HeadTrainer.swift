@@ -91,6 +91,8 @@ public enum HeadTrainer {
         let weights = trainRows.map { 1 / Float(windows.windowCounts[windows.document[$0]]) }
         let uniform = weights.allSatisfy { $0 == 1 }
 
+        // The encoder's kernel runs the solver and the head too (`.naive` reaches every product).
+        let kernel = embedder.model.kernel
         let solveStart = clock.now
         let head: LinearHead
         var iterations = 0
@@ -99,17 +101,18 @@ public enum HeadTrainer {
         case .newton:
             let fit = try LogisticRegression.fit(x, labels: y, labelCount: data.labels.count,
                                                  weights: uniform ? nil : weights,
-                                                 options: .init(regularization: options.regularization))
+                                                 options: .init(regularization: options.regularization, kernel: kernel))
             head = fit.head
             iterations = fit.report.iterations
             converged = fit.report.converged
         case .ridge:
             head = try RidgeClassifier.fit(x, labels: y, labelCount: data.labels.count,
-                                           weights: uniform ? nil : weights, regularization: options.regularization)
+                                           weights: uniform ? nil : weights, regularization: options.regularization,
+                                           kernel: kernel)
         }
         let solveSeconds = seconds(clock.now - solveStart)
 
-        let scores = windows.averageByDocument(try head.probabilities(windows.features))
+        let scores = windows.averageByDocument(try head.probabilities(windows.features, kernel: kernel))
         let predictions = DocumentClassifier.predictions(scores, labels: data.labels, windowCounts: windows.windowCounts)
         let trainMetrics = try ClassificationMetrics(truth: train.map { labels[$0] },
                                                      predicted: train.map { predictions[$0].labelIndex }, labels: data.labels)

@@ -150,7 +150,7 @@ public struct LabeledDataset: Sendable {
                 examples.append(LabeledExample(text: text, label: label, source: "\(path):\(line.number)"))
             }
         } else {
-            throw BertError(.invalidFile, "\(path): the header has no '\(options.textColumn)' and '\(options.labelColumn)' columns (it has: \(header.fields.joined(separator: ", "))); name them with --text-column and --label-column")
+            throw BertError(.invalidFile, "\(path): the header has no '\(options.textColumn)' and '\(options.labelColumn)' columns (it has: \(header.fields.joined(separator: ", "))); name them with the textColumn and labelColumn options")
         }
         if examples.isEmpty { throw BertError(.invalidFile, "\(path): no labeled example") }
         return LabeledDataset(examples: examples, warnings: warnings)
@@ -176,7 +176,7 @@ public struct LabeledDataset: Sendable {
     /// - Throws: `BertError.invalidInput` when the fraction is outside [0, 1).
     public func split(validationFraction: Double, seed: UInt64) throws -> (train: [Int], validation: [Int]) {
         guard validationFraction >= 0, validationFraction < 1 else {
-            throw BertError(.invalidInput, "--validation-split must be in [0, 1), got \(validationFraction)")
+            throw BertError(.invalidInput, "validationFraction must be in [0, 1), got \(validationFraction)")
         }
         var rng = SplitMix64(seed: seed)
         let indices = labelIndices

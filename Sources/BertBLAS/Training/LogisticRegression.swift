@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 
 /// L2-regularized logistic regression on frozen features, solved by Newton's method (IRLS)
@@ -30,12 +29,15 @@ public enum LogisticRegression {
         /// this, or when the Newton decrement shows the objective is optimal to Float precision.
         /// Default 1e-6 (scikit-learn's lbfgs stops at 1e-4 on the same scale).
         public var tolerance: Double
+        /// OpenBLAS/LAPACK (default) or the naive reference for the Hessian products and solves.
+        public var kernel: Kernel
 
         /// Creates options; every argument has the default documented on its property.
-        public init(regularization: Float = 1, maxIterations: Int = 50, tolerance: Double = 1e-6) {
+        public init(regularization: Float = 1, maxIterations: Int = 50, tolerance: Double = 1e-6, kernel: Kernel = .blas) {
             self.regularization = regularization
             self.maxIterations = maxIterations
             self.tolerance = tolerance
+            self.kernel = kernel
         }
     }
 
@@ -67,10 +69,10 @@ public enum LogisticRegression {
                            options: Options = Options()) throws -> (head: LinearHead, report: Report) {
         try validate(x, labels: labels, labelCount: labelCount, weights: weights)
         guard options.regularization > 0, options.regularization.isFinite else {
-            throw BertError(.invalidInput, "--regularization must be a positive number, got \(options.regularization)")
+            throw BertError(.invalidInput, "regularization must be a positive number, got \(options.regularization)")
         }
         var problem = Problem(x: x, labels: labels, labelCount: labelCount, lambda: options.regularization,
-                              weights: weights ?? [Float](repeating: 1, count: x.rows))
+                              weights: weights ?? [Float](repeating: 1, count: x.rows), kernel: options.kernel)
         let report = try problem.solve(maxIterations: options.maxIterations, tolerance: options.tolerance)
         return (try problem.head(), report)
     }
@@ -114,9 +116,11 @@ private struct Problem {
     let labels: [Int]
     let weights: [Float]     // [N]
     var theta: [Float]       // [F, D]
+    let kernel: Kernel
 
-    init(x: FeatureMatrix, labels: [Int], labelCount: Int, lambda: Float, weights: [Float]) {
+    init(x: FeatureMatrix, labels: [Int], labelCount: Int, lambda: Float, weights: [Float], kernel: Kernel) {
         self.weights = weights
+        self.kernel = kernel
         n = x.rows
         d = x.columns
         dim = d + 1
@@ -190,7 +194,7 @@ private struct Problem {
             if iterations >= maxIterations { break }
             computeHessian(p, into: &hessian, scratch: &scaled)
             var step = gradient
-            try solveSPD(&hessian, &step, size: size)
+            try solveSPD(&hessian, &step, size: size, kernel: kernel)
             var decrement = 0.0
             for i in 0..<size { decrement += Double(gradient[i]) * Double(step[i]) }
             // decrement/2 estimates f − f*; below Float's resolution of f there is nothing left.
@@ -259,13 +263,12 @@ private struct Problem {
                 scratch.withUnsafeBufferPointer { sp in
                     xt.withUnsafeBufferPointer { xp in
                         h.withUnsafeMutableBufferPointer { hp in
-                            let c = hp.baseAddress.map { $0 + offset }
+                            guard let s = sp.baseAddress, let x = xp.baseAddress, let c = hp.baseAddress.map({ $0 + offset }) else { return }
                             if k == l {
-                                cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(dim), Int32(n),
-                                            1, sp.baseAddress, Int32(dim), 0, c, Int32(size))
+                                LinearAlgebra.gramUpper(kernel, n: dim, k: n, a: s, lda: dim, c: c, ldc: size)
                             } else {
-                                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(dim), Int32(dim), Int32(n),
-                                            1, xp.baseAddress, Int32(dim), sp.baseAddress, Int32(dim), 0, c, Int32(size))
+                                Gemm.sgemm(kernel, transA: true, m: dim, n: dim, k: n, a: x, lda: dim, b: s, ldb: dim,
+                                           c: c, ldc: size)
                             }
                         }
                     }
@@ -302,9 +305,9 @@ private func dot(_ a: UnsafePointer<Float>?, _ b: UnsafePointer<Float>?, _ count
 }
 
 /// Solves A·x = b in place for symmetric positive definite A (upper triangle used, row-major)
-/// with `LAPACKE_sposv`. When A is not numerically positive definite (saturated probabilities
+/// with `LinearAlgebra.solveSymmetricPositiveDefinite` (`LAPACKE_sposv`). When A is not numerically positive definite (saturated probabilities
 /// in Float), retries with a growing diagonal shift, the Levenberg–Marquardt safeguard.
-func solveSPD(_ a: inout [Float], _ b: inout [Float], size: Int, rightHandSides: Int = 1) throws {
+func solveSPD(_ a: inout [Float], _ b: inout [Float], size: Int, rightHandSides: Int = 1, kernel: Kernel) throws {
     let original = a
     var relative: Float = 0
     var maxDiagonal: Float = 0
@@ -313,13 +316,13 @@ func solveSPD(_ a: inout [Float], _ b: inout [Float], size: Int, rightHandSides:
     for attempt in 0..<8 {
         let info = a.withUnsafeMutableBufferPointer { ap in
             b.withUnsafeMutableBufferPointer { bp in
-                LAPACKE_sposv(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "U")), Int32(size), Int32(rightHandSides),
-                              ap.baseAddress, Int32(size), bp.baseAddress, Int32(rightHandSides))
+                guard let am = ap.baseAddress, let bm = bp.baseAddress else { return -1 }
+                return LinearAlgebra.solveSymmetricPositiveDefinite(kernel, size: size, rightHandSides: rightHandSides, a: am, b: bm)
             }
         }
         if info == 0 { return }
         if info < 0 {
-            throw BertError(.unsupported, "LAPACKE_sposv: argument \(-info) is invalid (size \(size))")
+            throw BertError(.unsupported, "symmetric solve: argument \(-info) is invalid (size \(size))")
         }
         // Not positive definite: shift the diagonal and retry from the original matrix.
         relative = attempt == 0 ? 1e-6 : relative * 100
@@ -327,5 +330,5 @@ func solveSPD(_ a: inout [Float], _ b: inout [Float], size: Int, rightHandSides:
         b = rhs
         for i in 0..<size { a[i * size + i] += relative * max(1, maxDiagonal) }
     }
-    throw BertError(.unsupported, "LAPACKE_sposv: the \(size)×\(size) system is not positive definite even with a diagonal shift")
+    throw BertError(.unsupported, "symmetric solve: the \(size)×\(size) system is not positive definite even with a diagonal shift")
 }

@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 
 /// The closed-form ridge classifier: one LAPACK solve, as scikit-learn's `RidgeClassifier`.
@@ -15,15 +14,16 @@ public enum RidgeClassifier {
     ///   - labelCount: L ≥ 2.
     ///   - weights: optional per-example weights > 0 (scikit-learn's `sample_weight`).
     ///   - regularization: λ > 0 (scikit-learn's `alpha`, default 1).
+    ///   - kernel: OpenBLAS/LAPACK (default) or the naive reference.
     /// - Returns: a head of kind `.ridge`.
     /// - Throws: as `LogisticRegression.fit`.
     public static func fit(_ x: FeatureMatrix, labels: [Int], labelCount: Int, weights: [Float]? = nil,
-                           regularization: Float = 1) throws -> LinearHead {
+                           regularization: Float = 1, kernel: Kernel = .blas) throws -> LinearHead {
         try LogisticRegression.validate(x, labels: labels, labelCount: labelCount, weights: weights)
         let w = weights.map { $0.map(Double.init) } ?? [Double](repeating: 1, count: x.rows)
         let totalWeight = w.reduce(0, +)
         guard regularization > 0, regularization.isFinite else {
-            throw BertError(.invalidInput, "--regularization must be a positive number, got \(regularization)")
+            throw BertError(.invalidInput, "regularization must be a positive number, got \(regularization)")
         }
         let n = x.rows, d = x.columns
         let targets = labelCount == 2 ? 1 : labelCount
@@ -51,19 +51,20 @@ public enum RidgeClassifier {
         var a = [Float](repeating: 0, count: d * d)
         var b = [Float](repeating: 0, count: d * targets)
         xc.withUnsafeBufferPointer { xp in
+            guard let x = xp.baseAddress else { return }
             a.withUnsafeMutableBufferPointer { ap in
-                cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(d), Int32(n),
-                            1, xp.baseAddress, Int32(d), 0, ap.baseAddress, Int32(d))
+                if let c = ap.baseAddress { LinearAlgebra.gramUpper(kernel, n: d, k: n, a: x, lda: d, c: c, ldc: d) }
             }
             y.withUnsafeBufferPointer { yp in
                 b.withUnsafeMutableBufferPointer { bp in
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(d), Int32(targets), Int32(n),
-                                1, xp.baseAddress, Int32(d), yp.baseAddress, Int32(targets), 0, bp.baseAddress, Int32(targets))
+                    guard let yb = yp.baseAddress, let c = bp.baseAddress else { return }
+                    Gemm.sgemm(kernel, transA: true, m: d, n: targets, k: n, a: x, lda: d, b: yb, ldb: targets,
+                               c: c, ldc: targets)
                 }
             }
         }
         for j in 0..<d { a[j * d + j] += regularization }
-        try solveSPD(&a, &b, size: d, rightHandSides: targets)
+        try solveSPD(&a, &b, size: d, rightHandSides: targets, kernel: kernel)
 
         var weight = [Float](repeating: 0, count: labelCount * d)
         var bias = [Float](repeating: 0, count: labelCount)

@@ -47,12 +47,6 @@ enum Output {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 
-    /// JSON for one value (object keys sorted, so output is stable).
-    static func json(_ object: Any) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])) ?? Data("null".utf8)
-        return String(decoding: data, as: UTF8.self)
-    }
-
     /// A CSV field, quoted when needed (RFC 4180).
     static func csvField(_ s: String) -> String {
         if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {

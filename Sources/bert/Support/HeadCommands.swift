@@ -10,7 +10,7 @@ enum HeadCommand {
     /// When loading fails (e.g. a checkpoint of the wrong kind), the error is reported once and
     /// every input line gets an error record carrying it, so the output stays line-aligned.
     static func run<Model>(files: InputFiles, load: () throws -> Model,
-                           _ body: (Model, TextLine, Report) throws -> Any) throws {
+                           _ body: (Model, TextLine, Report) throws -> any Encodable) throws {
         let report = Report()
         let loaded = Result { try load() }
         if case .failure(let error) = loaded {

@@ -97,28 +97,60 @@ final class Report {
     }
 }
 
-/// Writes one JSON value per line to stdout, flushing each so results stream. Object keys are
-/// sorted, so the same input always gives byte-identical output.
+/// The CLI's one JSON writer: every record is an `Encodable` value (the library's results are
+/// `Codable`), written as one line to stdout and flushed so results stream. Object keys are
+/// sorted, so the same input always gives byte-identical output; floats print in their shortest
+/// round-tripping form.
 enum JSONLines {
-    static func write(_ object: Any) {
-        guard JSONSerialization.isValidJSONObject(object) || !(object is [String: Any] || object is [Any]) else {
-            FileHandle.standardError.write(Data("error: internal: not JSON-serializable\n".utf8))
-            return
+    /// Only the CLI's main thread writes.
+    nonisolated(unsafe) private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// One value as JSON text (no newline); a value JSON cannot hold (a NaN score) gives an error
+    /// record instead, so a line is never lost.
+    static func text<T: Encodable>(_ value: T) -> String {
+        do {
+            return String(decoding: try encoder.encode(value), as: UTF8.self)
+        } catch {
+            let fallback = (try? encoder.encode(ErrorRecord(error: "not representable in JSON: \(error)"))) ?? Data("{}".utf8)
+            return String(decoding: fallback, as: UTF8.self)
         }
-        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.fragmentsAllowed, .withoutEscapingSlashes, .sortedKeys]) {
-            FileHandle.standardOutput.write(data)
-            FileHandle.standardOutput.write(Data("\n".utf8))
+    }
+
+    /// Writes one value and a newline.
+    static func write<T: Encodable>(_ value: T) {
+        FileHandle.standardOutput.write(Data((text(value) + "\n").utf8))
+    }
+
+    /// Lines collected and written in large pieces, for commands that print many records at once.
+    struct Buffer {
+        private var text = ""
+
+        mutating func append<T: Encodable>(_ value: T) {
+            text += JSONLines.text(value)
+            text += "\n"
+            if text.utf8.count >= 1 << 16 { flush() }
+        }
+
+        mutating func flush() {
+            guard !text.isEmpty else { return }
+            FileHandle.standardOutput.write(Data(text.utf8))
+            text = ""
         }
     }
 
     /// The record for an input that failed: `{"error": message}` plus where it came from.
-    static func error(_ message: String, line: TextLine? = nil) -> [String: Any] {
-        var record: [String: Any] = ["error": message]
-        if let line {
-            record["source"] = line.source
-            record["line"] = line.number
-        }
-        return record
+    struct ErrorRecord: Encodable {
+        var error: String
+        var source: String?
+        var line: Int?
+    }
+
+    static func error(_ message: String, line: TextLine? = nil) -> ErrorRecord {
+        ErrorRecord(error: message, source: line?.source, line: line?.number)
     }
 }
 

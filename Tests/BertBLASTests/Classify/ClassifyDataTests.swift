@@ -119,9 +119,11 @@ import Testing
         }
         #expect(m.perLabel.map(\.support) == g["support"] as? [Int])
         #expect(m.confusion == g["confusion"] as? [[Int]])
-        let json = m.jsonObject
+        let json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(m)) as? [String: Any])
         #expect(Set(json.keys).isSuperset(of: ["accuracy", "macro_f1", "labels", "per_label", "confusion"]))
-        #expect(JSONSerialization.isValidJSONObject(json))
+        #expect(abs((json["macro_f1"] as? Double ?? -1) - m.macroF1) < 1e-12)
+        let perLabel = json["per_label"] as? [String: [String: Any]]
+        #expect(perLabel?[labels[0]]?["support"] as? Int == m.perLabel[0].support)
         #expect(m.table.contains("macro-F1"))
         #expect(throws: BertError.self) { try ClassificationMetrics(truth: [0], predicted: [0, 1], labels: labels) }
     }

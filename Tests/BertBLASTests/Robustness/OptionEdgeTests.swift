@@ -17,13 +17,14 @@ import Testing
             let encoding = tokenizer.encode(text, truncation: truncation)
             #expect(encoding.ids == plain.ids)
             #expect(encoding.overflowing.isEmpty)
-            // ...and checkedEncode names the option.
+            // ...and checkedEncode names the parameter.
             do {
                 _ = try tokenizer.checkedEncode(text, pair: "and a pair", truncation: truncation)
                 Issue.record("stride \(stride) accepted")
             } catch let error as BertError {
                 #expect(error.kind == .invalidInput)
-                #expect(error.message.contains("--stride"), "\(error.message)")
+                #expect(error.message.contains("truncation stride"), "\(error.message)")
+                #expect(!error.message.contains("--"), "\(error.message)")
             }
         }
         #expect(tokenizer.encodeBatch([text, ""], truncation: Truncation(maxLength: 6, stride: Int.min)).count == 2)

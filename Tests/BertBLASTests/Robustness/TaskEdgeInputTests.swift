@@ -32,7 +32,9 @@ import Testing
                 Issue.record("accepted targets \(bad)")
             } catch let error as BertError {
                 #expect(error.kind == .invalidInput)
-                #expect(error.message.contains("--targets"), "\(error.message)")
+                // The library names its parameter, never a CLI flag.
+                #expect(error.message.hasPrefix("targets: token id \(bad.last ?? 0)"), "\(error.message)")
+                #expect(!error.message.contains("--"), "\(error.message)")
             }
         }
         #expect(try filler.fill(text, topK: .max, targets: [5, 6]).first?.count == 2)

@@ -25,8 +25,22 @@ import Testing
         #expect(Workspace.floatCount(config: model.config, maxBatch: .max, maxLength: 8) == .max)
     }
 
-    /// The classify embedder sizes its workspace from `--batch-size` directly.
-    @Test func documentEmbedderWithHugeBatchSizeThrows() throws {
-        #expect(throws: BertError.self) { try WindowEmbedder(directory: Self.tiny, batchSize: .max) }
+    /// The document embedder used to size a workspace it owned from `--batch-size` directly, so
+    /// `.max` had to throw. It now borrows one per call, sized by the windows it actually runs:
+    /// a huge batch size embeds normally (as a small one does); a size below 1
+    /// is still an error.
+    @Test func documentEmbedderWithHugeBatchSizeBorrowsASmallWorkspace() throws {
+        let huge = try WindowEmbedder(directory: Self.tiny, batchSize: .max)
+        let small = try WindowEmbedder(sentence: huge.sentence, batchSize: 2)
+        let texts = ["a short one", "another short text", "and a third"]
+        let windows = try huge.embed(documents: texts, mode: .chunk)
+        let reference = try small.embed(documents: texts, mode: .chunk).features
+        #expect(windows.features.rows == 3 && reference.rows == 3)
+        #expect(zip(windows.features.values, reference.values).allSatisfy { abs($0 - $1) < 1e-5 })
+        #expect(windows.windowCounts == [1, 1, 1])
+        let pool = huge.model.workspaces.statistics
+        #expect(pool.borrowed == 0 && pool.created >= 1)
+        #expect(throws: BertError.self) { try WindowEmbedder(directory: Self.tiny, batchSize: 0) }
+        #expect(throws: BertError.self) { try WindowEmbedder(sentence: huge.sentence, batchSize: 0) }
     }
 }

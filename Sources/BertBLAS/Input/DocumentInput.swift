@@ -96,7 +96,7 @@ public enum DocumentReader {
             return .failure(BertError(.io, "\(path): not a regular file (\(kind(info.st_mode)))"))
         }
         if Int(info.st_size) > maxBytes {
-            return .failure(BertError(.invalidInput, "\(path): file is \(Int(info.st_size)) bytes, over the limit of \(maxBytes) (--max-bytes)"))
+            return .failure(BertError(.invalidInput, "\(path): file is \(Int(info.st_size)) bytes, over the limit of maxBytes \(maxBytes)"))
         }
         let fd = open(path, O_RDONLY)
         if fd < 0 {

@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 
 /// A dense row-major matrix of `Float` features, one row per example: `[rows, columns]`.
@@ -108,9 +107,10 @@ public struct LinearHead: Sendable, Equatable {
         self.kind = kind
     }
 
-    /// `x · Wᵀ + b` for every row: `[B, H]` → `[B, L]`, one `cblas_sgemm`.
+    /// `x · Wᵀ + b` for every row: `[B, H]` → `[B, L]`, one GEMM.
+    /// - Parameter kernel: `.blas` (default) or the `.naive` reference.
     /// - Throws: `BertError.shape` when `x.columns != inputSize`.
-    public func logits(_ x: FeatureMatrix) throws -> FeatureMatrix {
+    public func logits(_ x: FeatureMatrix, kernel: Kernel = .blas) throws -> FeatureMatrix {
         guard x.columns == inputSize else {
             throw BertError(.shape, "linear head: features have \(x.columns) columns, the head expects \(inputSize)")
         }
@@ -121,8 +121,8 @@ public struct LinearHead: Sendable, Equatable {
         x.values.withUnsafeBufferPointer { xp in
             weight.withUnsafeBufferPointer { wp in
                 out.withUnsafeMutableBufferPointer { op in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(b), Int32(l), Int32(h),
-                                1, xp.baseAddress, Int32(h), wp.baseAddress, Int32(h), 1, op.baseAddress, Int32(l))
+                    guard let xb = xp.baseAddress, let wb = wp.baseAddress, let ob = op.baseAddress else { return }
+                    Gemm.sgemm(kernel, transB: true, m: b, n: l, k: h, a: xb, lda: h, b: wb, ldb: h, beta: 1, c: ob, ldc: l)
                 }
             }
         }
@@ -131,31 +131,12 @@ public struct LinearHead: Sendable, Equatable {
 
     /// Softmax of the logits, row by row: `[B, H]` → `[B, L]`, each row summing to 1.
     /// - Throws: `BertError.shape` when `x.columns != inputSize`.
-    public func probabilities(_ x: FeatureMatrix) throws -> FeatureMatrix {
-        var z = try logits(x)
-        z.values.withUnsafeMutableBufferPointer { Softmax.rows($0, columns: labelCount) }
-        return z
-    }
-}
-
-/// Row-wise softmax used by the classifier heads and the trainer.
-enum Softmax {
-    /// In place, each row of `columns` values: subtract the max, exponentiate, normalize.
-    static func rows(_ v: UnsafeMutableBufferPointer<Float>, columns: Int) {
-        guard columns > 0 else { return }
-        var start = 0
-        while start < v.count {
-            var m = -Float.infinity
-            for j in start..<(start + columns) { m = max(m, v[j]) }
-            var s: Float = 0
-            for j in start..<(start + columns) {
-                let e = expf(v[j] - m)
-                v[j] = e
-                s += e
-            }
-            let inv = 1 / s
-            for j in start..<(start + columns) { v[j] *= inv }
-            start += columns
+    public func probabilities(_ x: FeatureMatrix, kernel: Kernel = .blas) throws -> FeatureMatrix {
+        var z = try logits(x, kernel: kernel)
+        let l = labelCount
+        z.values.withUnsafeMutableBufferPointer { v in
+            if let base = v.baseAddress { RowOps.softmax(rows: v.count / l, width: l, base) }
         }
+        return z
     }
 }

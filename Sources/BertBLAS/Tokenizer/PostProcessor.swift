@@ -30,9 +30,8 @@ struct PostProcessor: Sendable {
     }
 
     /// `PostProcessor::process`: sequence ids, offset trimming, then the template.
-    func process(_ a: Encoding.Part, _ b: Encoding.Part?, addSpecialTokens: Bool,
+    func process(_ a: consuming Encoding.Part, _ b: consuming Encoding.Part?, addSpecialTokens: Bool,
                  vocabulary: Vocabulary) -> Encoding.Part {
-        var a = a, b = b
         if zeroTypeIds {
             // roberta.rs: every type id 0, overflow windows included.
             a.setTypeIds(0)

@@ -47,7 +47,10 @@ public final class Tokenizer: Sendable {
     /// The tokenizer model: `WordPiece`, `BPE` or `Unigram` (tokenizer.json's `model.type`).
     public let modelType: String
 
-    let encoder: any SequenceEncoder
+    /// The sequence stages: WordPiece (BERT's, fused) or the staged pipeline (BPE, Unigram). Two
+    /// concrete properties rather than one `any SequenceEncoder`, so BERT's hot path is a direct call.
+    let wordPiece: WordPieceEncoder?
+    let staged: StagedEncoder?
     let postProcessor: PostProcessor
     let decoder: TokenDecoder
     let specialIds: Set<Int32>
@@ -112,7 +115,9 @@ public final class Tokenizer: Sendable {
                                            trimOffsets: def.trimOffsets, addPrefixSpace: def.trimAddPrefixSpace,
                                            zeroTypeIds: def.zeroTypeIds)
         self.decoder = def.decoder
-        self.encoder = try def.makeEncoder(vocabulary: vocabulary, unk: unk)
+        let encoder = try def.makeEncoder(vocabulary: vocabulary, unk: unk)
+        self.wordPiece = encoder as? WordPieceEncoder
+        self.staged = encoder as? StagedEncoder
     }
 
     /// Number of special tokens the post-processor adds (BERT: 2 for a single text, 3 for a pair).
@@ -201,16 +206,22 @@ public final class Tokenizer: Sendable {
     /// masking groups a token with the continuation pieces that follow it.
     public func isContinuation(_ id: Int32) -> Bool { vocabulary.isContinuation(id) }
 
+    @inline(__always)
+    func encodeSequence(_ text: String, typeId: Int32) -> Encoding.Part {
+        if let wordPiece { return wordPiece.encode(text, typeId: typeId) }
+        return staged?.encode(text, typeId: typeId) ?? Encoding.Part()
+    }
+
     func encodeCore(_ text: String, pair pairText: String?, truncation: Truncation?,
                     addSpecialTokens: Bool) -> (Encoding, BertError?) {
-        var a = encoder.encode(text, typeId: 0)
-        var b = pairText.map { encoder.encode($0, typeId: 1) }
+        var a = encodeSequence(text, typeId: 0)
+        var b = pairText.map { encodeSequence($0, typeId: 1) }
         var problem: BertError?
         if let truncation {
             let added = addSpecialTokens ? numberOfSpecialTokens(pair: b != nil) : 0
             problem = TruncationStage.apply(truncation, added: added, &a, &b)
         }
-        let merged = postProcessor.process(a, b, addSpecialTokens: addSpecialTokens, vocabulary: vocabulary)
+        let merged = postProcessor.process(consume a, consume b, addSpecialTokens: addSpecialTokens, vocabulary: vocabulary)
         return (merged.finish(vocabulary), problem)
     }
 

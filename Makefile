@@ -19,7 +19,7 @@ BBC        := $(DATA)/bbcnews
 
 export BERTBLAS_CACHE := $(CACHE)
 
-.PHONY: all deps models data build release test demo bench bench-corpus clean goldens help
+.PHONY: all deps models data build release test examples demo bench bench-corpus clean goldens help
 
 all: build
 
@@ -58,9 +58,14 @@ $(BBC)/.complete:
 build: deps
 	swift build -c release
 
-test: deps models data
+test: deps models data examples
 	swift build $(TESTFLAGS) --build-tests
 	swift test $(TESTFLAGS) --skip-build --disable-xctest
+
+## Examples/: a separate package linking BertBLAS by path, as a user's server would; the tests run
+## its concurrent-embed against bert embed.
+examples: deps
+	swift build -c release --package-path Examples --scratch-path .build-examples --product concurrent-embed
 
 ## The main job on real data: train a head on Rotten Tomatoes (fresh/rotten; the 'plot' synopses are
 ## not reviews and are dropped), evaluate it on the held-out split, classify a folder of text files.
@@ -112,7 +117,7 @@ bench: deps models $(BENCH_CORPUS)
 	fi
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-examples
 
 ## The HuggingFace reference stack (developers only; tests use committed goldens).
 GOLDENS_VENV ?= .venv-goldens

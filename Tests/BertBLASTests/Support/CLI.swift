@@ -21,8 +21,15 @@ enum CLI {
     /// added to and `unsetting` removed from this process's environment.
     static func run(_ executable: String = "bert", _ arguments: [String], stdin: String? = nil,
                     environment: [String: String] = [:], unsetting: [String] = []) throws -> CLIResult {
+        try run(at: Paths.products.appendingPathComponent(executable), arguments, stdin: stdin,
+                environment: environment, unsetting: unsetting)
+    }
+
+    /// Runs the executable at `url` (e.g. one built by the Examples package) as `run` does.
+    static func run(at url: URL, _ arguments: [String], stdin: String? = nil,
+                    environment: [String: String] = [:], unsetting: [String] = []) throws -> CLIResult {
         let process = Process()
-        process.executableURL = Paths.products.appendingPathComponent(executable)
+        process.executableURL = url
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for key in unsetting { env[key] = nil }

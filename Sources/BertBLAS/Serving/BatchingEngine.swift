@@ -13,7 +13,7 @@ import Foundation
 /// - Forward passes run on threads the engine owns (never on Swift's cooperative pool), each with
 ///   its own workspace sized once for the budget. Tokenizing (`encode`) and `finish` run in the
 ///   caller's task; `read` runs on the worker, while the workspace is valid.
-/// - The thread policy (`EngineOptions.threads`) sets OpenBLAS's thread count for the whole
+/// - The thread policy (`EngineOptions.threads`) sets the compute thread count for the whole
 ///   process (`BLASRuntime.setThreads`): run one engine per process.
 ///
 /// A result equals the same input run alone (`task.run`) within about 1e-6: the matrix products
@@ -49,7 +49,7 @@ public final class BatchingEngine: Sendable {
             let worker = Worker(queue: queue, encoder: encoder, workspace: workspace, onBatch: options.onBatch)
             let thread = Thread { worker.run() }
             thread.name = "BertBLAS engine \(index)"
-            // OpenBLAS keeps small buffers on the stack; give it the main thread's usual size.
+            // OpenBLAS keeps buffers on the stack; give it the main thread's usual size.
             thread.stackSize = 8 << 20
             thread.start()
         }

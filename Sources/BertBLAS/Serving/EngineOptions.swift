@@ -1,16 +1,18 @@
 import Foundation
 
-/// How a `BatchingEngine` uses the cores: its own worker threads, or OpenBLAS's threads inside
-/// one worker. Never both: threads nested around a multithreaded sgemm oversubscribe the cores.
+/// How a `BatchingEngine` uses the cores: its own worker threads, or BertBLAS's compute threads
+/// (`BLASRuntime.setThreads`, which split each forward pass; OpenBLAS itself stays on one thread)
+/// inside one worker. Never both: threads nested around multithreaded products oversubscribe the
+/// cores.
 public enum ThreadPolicy: Sendable, Equatable {
-    /// `count` engine workers, each running whole forward passes with OpenBLAS on one thread.
+    /// `count` engine workers, each running whole forward passes on one thread.
     case workers(Int)
-    /// One engine worker whose matrix products use `count` OpenBLAS threads.
+    /// One engine worker whose forward passes use `count` compute threads.
     case blasThreads(Int)
 
     /// The default, chosen by measurement (docs/BENCHMARKS.md, "Batching engine"): one worker per
-    /// core, each with single-threaded OpenBLAS. It keeps its speed when another process is busy
-    /// on a core, where OpenBLAS's own threads wait on each other.
+    /// core, each running its passes on one thread. It keeps its speed when another process is
+    /// busy on a core, where threads splitting one pass wait on each other.
     public static var automatic: ThreadPolicy {
         .workers(max(1, ProcessInfo.processInfo.activeProcessorCount))
     }
@@ -23,7 +25,7 @@ public enum ThreadPolicy: Sendable, Equatable {
         }
     }
 
-    /// OpenBLAS threads per matrix product.
+    /// Compute threads per forward pass (`BLASRuntime.setThreads`).
     public var blasThreadCount: Int {
         switch self {
         case .workers: 1

@@ -7,7 +7,8 @@ random checkpoint (hidden 32, 2 layers, 4 heads, a few hundred tokens of vocabul
 with save_pretrained into Tests/Goldens/families/models/<family>-<head>/, and
 Tests/Goldens/families/<family>.json holds:
 
-  hidden     per sequence-classification checkpoint: for TEXTS then PAIRS, the unpadded input ids (and token type ids when the family reads
+  hidden     per sequence-classification checkpoint and bare model (<family>-base: unprefixed
+             names, as sentence-transformers saves them): for TEXTS then PAIRS, the unpadded input ids (and token type ids when the family reads
              them) of a padded batch, the base model's last hidden state of the real tokens
              [T, H] per sequence and, when the family has a pooler, the pooler output [B, H];
   logits     per head: the head's raw outputs for those ids (sequence logits [L], token logits
@@ -38,9 +39,9 @@ from transformers import (
     BertConfig, BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassification,
     BertForTokenClassification, BertTokenizerFast,
     DistilBertConfig, DistilBertForMaskedLM, DistilBertForQuestionAnswering,
-    DistilBertForSequenceClassification, DistilBertForTokenClassification, DistilBertTokenizerFast,
+    DistilBertForSequenceClassification, DistilBertForTokenClassification, DistilBertModel, DistilBertTokenizerFast,
     ElectraConfig, ElectraForMaskedLM, ElectraForQuestionAnswering, ElectraForSequenceClassification,
-    ElectraForTokenClassification, ElectraTokenizerFast,
+    ElectraForTokenClassification, ElectraModel, ElectraTokenizerFast,
     RobertaConfig, RobertaForMaskedLM, RobertaForQuestionAnswering, RobertaForSequenceClassification,
     RobertaForTokenClassification, RobertaTokenizerFast,
     XLMRobertaConfig, XLMRobertaForSequenceClassification,
@@ -168,16 +169,16 @@ STARS = ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"]
 TABLE = {
     "distilbert": dict(config=distilbert_config, tokenizer=lambda f: wordpiece_tokenizer(DistilBertTokenizerFast, f),
                        cls=DistilBertForSequenceClassification, ner=DistilBertForTokenClassification,
-                       qa=DistilBertForQuestionAnswering, mlm=DistilBertForMaskedLM, seed=1100,
-                       labels=STARS, heads=["cls", "ner", "qa", "mlm"]),
+                       qa=DistilBertForQuestionAnswering, mlm=DistilBertForMaskedLM, base=DistilBertModel, seed=1100,
+                       labels=STARS, heads=["cls", "ner", "qa", "mlm", "base"]),
     "distilbert-sinusoidal": dict(config=lambda v, **kw: distilbert_config(v, sinusoidal_pos_embds=True, **kw),
                                   tokenizer=lambda f: wordpiece_tokenizer(DistilBertTokenizerFast, f),
                                   cls=DistilBertForSequenceClassification, seed=1200,
                                   labels=["NEGATIVE", "POSITIVE"], heads=["cls"], drop_positions=True),
     "electra": dict(config=electra_config, tokenizer=lambda f: wordpiece_tokenizer(ElectraTokenizerFast, f),
                     cls=ElectraForSequenceClassification, ner=ElectraForTokenClassification,
-                    qa=ElectraForQuestionAnswering, mlm=ElectraForMaskedLM, seed=1300,
-                    labels=["entailment", "neutral", "contradiction"], heads=["cls", "ner", "qa", "mlm"]),
+                    qa=ElectraForQuestionAnswering, mlm=ElectraForMaskedLM, base=ElectraModel, seed=1300,
+                    labels=["entailment", "neutral", "contradiction"], heads=["cls", "ner", "qa", "mlm", "base"]),
     "roberta": dict(config=roberta_config, tokenizer=bpe_tokenizer,
                     cls=RobertaForSequenceClassification, ner=RobertaForTokenClassification,
                     qa=RobertaForQuestionAnswering, mlm=RobertaForMaskedLM, seed=1400,
@@ -218,7 +219,7 @@ def save(model, tok_factory, name):
 
 def hidden_golden(model, base_name, tok, reads_types):
     """The base model's last hidden state (and pooler output) for a padded batch."""
-    base = getattr(model, base_name)
+    base = getattr(model, base_name, model)  # a bare …Model is its own base
     enc1 = tok(TEXTS, padding=False)
     enc2 = tok([a for a, _ in PAIRS], [b for _, b in PAIRS], padding=False)
     ids = enc1["input_ids"] + enc2["input_ids"]
@@ -338,10 +339,16 @@ def build_family(family, spec):
         assert spec.get("drop_positions") or not info["missing_keys"], info
         base_name = model.base_model_prefix
         reads_types = "token_type_ids" in tok.model_input_names
-        entry = {"head": head, "class": type(model).__name__, "labels": labels,
-                 "hidden": hidden_golden(model, base_name, tok, reads_types) if head == "cls" else None,
-                 "logits": logits_golden(model, head, tok),
-                 "pipelines": pipeline_golden(model, head, tok, FINBERT_TEXTS if family == "finbert" else TEXTS)}
+        if head == "base":
+            # The bare model, as sentence-transformers saves it: unprefixed tensor names.
+            assert not any(k.startswith(base_name + ".") for k in load_file(str(folder / "model.safetensors")))
+            entry = {"head": head, "class": type(model).__name__, "labels": None,
+                     "hidden": hidden_golden(model, base_name, tok, reads_types), "logits": [], "pipelines": []}
+        else:
+            entry = {"head": head, "class": type(model).__name__, "labels": labels,
+                     "hidden": hidden_golden(model, base_name, tok, reads_types) if head == "cls" else None,
+                     "logits": logits_golden(model, head, tok),
+                     "pipelines": pipeline_golden(model, head, tok, FINBERT_TEXTS if family == "finbert" else TEXTS)}
         golden["checkpoints"][name] = entry
         print(f"{name}: vocab {vocab}, {type(model).__name__}, missing {info['missing_keys']}")
     path = OUT / f"{family}.json"

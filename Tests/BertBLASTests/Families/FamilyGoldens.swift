@@ -6,9 +6,10 @@ import Testing
 ///
 /// Adding a family: a row in the script's TABLE, then its name in the argument lists below.
 enum FamilyGoldens {
-    /// Families and checkpoints with a last-hidden-state golden (the sequence-classification ones).
-    static let encoders = ["distilbert-cls", "distilbert-sinusoidal-cls", "electra-cls", "roberta-cls", "xlm-roberta-cls",
-                           "finbert-cls"]
+    /// Checkpoints with a last-hidden-state golden: the sequence-classification ones (prefixed
+    /// names) and the bare models (`-base`: unprefixed names, as sentence-transformers saves them).
+    static let encoders = ["distilbert-cls", "distilbert-base", "distilbert-sinusoidal-cls", "electra-cls", "electra-base",
+                           "roberta-cls", "xlm-roberta-cls", "finbert-cls"]
     /// Every head checkpoint, for the from-ids head tests.
     static let heads = ["distilbert-cls", "distilbert-ner", "distilbert-qa", "distilbert-mlm", "distilbert-sinusoidal-cls",
                         "electra-cls", "electra-ner", "electra-qa", "electra-mlm",

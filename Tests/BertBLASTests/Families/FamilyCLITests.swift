@@ -20,7 +20,7 @@ import Testing
     }
 
     /// `bert classify` (single texts) equals the text-classification pipeline.
-    @Test(arguments: ["distilbert-cls", "electra-cls", "distilbert-sinusoidal-cls", "finbert-cls"])
+    @Test(arguments: ["distilbert-cls", "electra-cls", "roberta-cls", "xlm-roberta-cls", "distilbert-sinusoidal-cls", "finbert-cls"])
     func classify(name: String) throws {
         let cases = try FamilyGoldens.pipelines(name).filter { $0["pair"] == nil }
         let out = try Self.run(["classify", "--model", FamilyGoldens.model(name).path, "--lines", "--long-text", "truncate", "-"],
@@ -58,7 +58,7 @@ import Testing
         #expect(metrics["count"] as? Int == cases.count)
     }
 
-    @Test(arguments: ["distilbert-ner", "electra-ner"])
+    @Test(arguments: ["distilbert-ner", "electra-ner", "roberta-ner"])
     func ner(name: String) throws {
         let cases = try FamilyGoldens.pipelines(name)
         let out = try Self.run(["ner", "--model", FamilyGoldens.model(name).path, "--aggregation", "simple"],
@@ -76,7 +76,7 @@ import Testing
         #expect(compared > 0)
     }
 
-    @Test(arguments: ["distilbert-qa", "electra-qa"])
+    @Test(arguments: ["distilbert-qa", "electra-qa", "roberta-qa"])
     func qa(name: String) throws {
         let c = try #require(try FamilyGoldens.pipelines(name).first { $0.string("name") == "default" })
         let out = try Self.run(["qa", "--model", FamilyGoldens.model(name).path, "--question", c.string("question")],
@@ -88,7 +88,7 @@ import Testing
         for (g, w) in zip(got, want) { #expect(abs(g.double("score") - w.double("score")) < 1e-4) }
     }
 
-    @Test(arguments: ["distilbert-mlm", "electra-mlm"])
+    @Test(arguments: ["distilbert-mlm", "electra-mlm", "roberta-mlm"])
     func fillMask(name: String) throws {
         let c = try #require(try FamilyGoldens.pipelines(name).first { $0.string("name") == "one_mask" })
         let out = try Self.run(["fill-mask", "--model", FamilyGoldens.model(name).path], stdin: c.string("text") + "\n")
@@ -101,7 +101,7 @@ import Testing
 
     /// `bert embed` (mean pooling, no sentence-transformers files) equals the mean of
     /// transformers' last hidden state over each text's tokens.
-    @Test(arguments: ["distilbert-cls", "electra-cls", "finbert-cls"])
+    @Test(arguments: ["distilbert-cls", "electra-cls", "roberta-cls", "finbert-cls"])
     func embed(name: String) throws {
         let hidden = try #require(try FamilyGoldens.checkpoint(name).hidden)
         let texts = hidden.texts
@@ -118,7 +118,7 @@ import Testing
     }
 
     /// `bert train-head` on a family's encoder, then `bert classify` with the head folder.
-    @Test(arguments: ["distilbert-cls", "electra-cls", "finbert-cls"])
+    @Test(arguments: ["distilbert-cls", "electra-cls", "roberta-cls", "finbert-cls"])
     func trainHead(name: String) throws {
         let dir = try Self.temp("train-\(name)")
         let data = dir.appendingPathComponent("train.tsv")

@@ -14,10 +14,12 @@ enum FamilyGoldens {
     static let heads = ["distilbert-cls", "distilbert-ner", "distilbert-qa", "distilbert-mlm", "distilbert-sinusoidal-cls",
                         "electra-cls", "electra-ner", "electra-qa", "electra-mlm",
                         "roberta-cls", "roberta-ner", "roberta-qa", "roberta-mlm", "xlm-roberta-cls", "finbert-cls"]
-    /// Checkpoints whose tokenizer BertBLAS reads, for the whole-pipeline tests. RoBERTa's
-    /// byte-level BPE joins when the tokenizer protocol lands (issue 11, tokenizer half).
-    static let pipelines = ["distilbert-cls", "distilbert-ner", "distilbert-qa", "distilbert-mlm", "distilbert-sinusoidal-cls",
-                            "electra-cls", "electra-ner", "electra-qa", "electra-mlm", "finbert-cls"]
+    /// The head checkpoints for the whole-pipeline tests (tokenizer → encoder → head → decoding).
+    /// Not yet `roberta-ner`: the token-classification decoding joins words and finds sub-words
+    /// the WordPiece way, while transformers uses the tokenizer's decoder (" Smith", not "ĠSmith")
+    /// and, for a tokenizer without a continuing-subword prefix (byte-level BPE), its
+    /// "no space before the token" heuristic.
+    static let pipelines = heads.filter { $0 != "roberta-ner" }
 
     /// The last hidden state (and pooler output when the family has a pooler) of a padded batch.
     struct Hidden: Decodable {

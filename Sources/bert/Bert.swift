@@ -30,6 +30,7 @@ struct Bert: ParsableCommand {
             TrainHeadCommand.self,
             EvalCommand.self,
             ClassifyCommand.self,
+            ServeCommand.self,
         ]
     )
 

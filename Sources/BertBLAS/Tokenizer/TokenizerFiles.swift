@@ -141,6 +141,8 @@ enum TemplatePiece: Sendable {
 }
 
 enum TokenizerFiles {
+    /// The longest stored fixed padding accepted (2^20 tokens): far beyond any model's positions.
+    static let maxPaddedLength = 1 << 20
     static func load(directory: URL) throws -> TokenizerDefinition {
         let fm = FileManager.default
         let tokenizerJSON = directory.appendingPathComponent("tokenizer.json")
@@ -341,6 +343,10 @@ enum TokenizerFiles {
         }
         if let p = json["padding"], !p.isNull {
             if let n = try count(p["strategy"]?["Fixed"], "padding.strategy.Fixed") {
+                // A size a caller allocates when it applies the padding: bounded like any size.
+                guard n <= Self.maxPaddedLength else {
+                    throw BertError(.invalidFile, "\(path): padding.strategy.Fixed \(n) is more than \(Self.maxPaddedLength) tokens")
+                }
                 def.storedPadding = .maxLength(n)
             } else {
                 def.storedPadding = .longest

@@ -41,6 +41,8 @@ import Testing
 
     @Test func answerDecodingMatchesPipeline() throws {
         let golden = try HeadGoldens.json("qa.json")
+        #expect(golden.objects("cases").count == 10)
+        var compared = 0
         for c in golden.objects("cases") {
             let params = c.object("params")
             let options = QuestionAnsweringOptions(
@@ -59,12 +61,16 @@ import Testing
                 #expect(g.answer == w.string("answer") && g.start == w.int("start") && g.end == w.int("end"),
                         "\(c.string("name")): \(g) vs \(w)")
                 #expect(abs(g.score - w.double("score")) < 1e-4, "\(c.string("name")): \(g) vs \(w)")
+                compared += 1
             }
         }
+        #expect(compared >= 10)
     }
 
     @Test func classificationFunctionsMatchPipeline() throws {
         let golden = try HeadGoldens.json("classify.json")
+        #expect(golden.object("models").count == 4)
+        var compared = 0
         for (name, modelAny) in golden.object("models") {
             guard let model = modelAny as? [String: Any] else { continue }
             let labels = (model["labels"] as? [String]) ?? []
@@ -79,9 +85,11 @@ import Testing
                         continue
                     }
                     #expect(abs(Double(scores[i]) - r.double("score")) < 1e-5)
+                    compared += 1
                 }
             }
         }
+        #expect(compared >= 4 * 15 * 2)
     }
 
     @Test func wordPieceJoinFollowsTheDecoder() {

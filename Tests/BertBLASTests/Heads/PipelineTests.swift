@@ -14,6 +14,7 @@ import Testing
         #expect(classifier.labels == (golden["labels"] as? [String]))
         #expect(classifier.function == (name == "cls-multilabel" ? .sigmoid : .softmax))
         let cases = golden.objects("cases")
+        #expect(cases.count == 15, "\(name): golden cases")
         let results = try classifier.classify(cases.map { $0.string("text") }, pairs: cases.map { $0["pair"] as? String })
         #expect(results.count == cases.count)
         for (c, got) in zip(cases, results) {
@@ -33,6 +34,7 @@ import Testing
         let golden = try HeadGoldens.json("ner.json").object("models").object(name)
         let tagger = try TokenClassifier(directory: HeadGoldens.model(name))
         var compared = 0
+        #expect(golden.objects("cases").count == 11, "\(name): golden cases")
         for c in golden.objects("cases") {
             let text = c.string("text")
             let results = c.object("results")
@@ -58,6 +60,7 @@ import Testing
     @Test func questionAnswering() throws {
         let golden = try HeadGoldens.json("qa.json")
         let reader = try QuestionAnswerer(directory: HeadGoldens.model("qa"))
+        #expect(golden.objects("cases").count == 10)
         for c in golden.objects("cases") {
             let p = c.object("params")
             let options = QuestionAnsweringOptions(
@@ -78,6 +81,7 @@ import Testing
     @Test func fillMask() throws {
         let golden = try HeadGoldens.json("fill_mask.json")
         let filler = try MaskFiller(directory: HeadGoldens.model("mlm"))
+        #expect(golden.objects("cases").count == 11)
         for c in golden.objects("cases") {
             let p = c.object("params")
             let targets = try (p["targets"] as? [String]).map { try filler.targetIds($0).ids }
@@ -102,6 +106,7 @@ import Testing
         let golden = try HeadGoldens.json("nsp.json")
         let nsp = try NextSentencePredictor(directory: HeadGoldens.model("nsp"))
         let cases = golden.objects("cases")
+        #expect(cases.count == 7)
         let got = try nsp.predict(cases.map { ($0.string("a"), $0.string("b")) })
         for (g, c) in zip(got, cases) {
             #expect(abs(Double(g.isNext) - c.double("is_next")) < Self.tolerance)
@@ -113,6 +118,7 @@ import Testing
     @Test func naiveKernelGivesTheSameHeads() throws {
         let golden = try HeadGoldens.json("classify.json").object("models").object("cls-stars")
         let naive = try SequenceClassifier(directory: HeadGoldens.model("cls-stars"), kernel: .naive)
+        #expect(golden.objects("cases").count == 15)
         for c in golden.objects("cases") {
             let got = try naive.classify(c.string("text"), pair: c["pair"] as? String)
             let want = c.objects("results")
@@ -169,7 +175,7 @@ import Testing
         let golden = try HeadGoldens.json("splade_fill_mask.json")
         let filler = try MaskFiller(directory: Paths.spladeMLM)
         let cases = golden.objects("cases")
-        #expect(cases.count >= 20)
+        #expect(cases.count == 22)
         for c in cases {
             let got = try filler.fill(c.string("text"), topK: 5)
             try PipelineTests.compareFills(got, [c.objects("results")], c.string("text"))

@@ -80,6 +80,11 @@ import Testing
             }
             #expect(e.message.contains("tokenizer.json") && e.message.contains(key), "\(e.message)")
         }
+        // Before: 1e15 was kept, and applying the stored padding tried to allocate 1e15 tokens.
+        guard case .failure(let huge) = try TokenizerJSONRobustnessTests.loadEdited({
+            $0.replacingOccurrences(of: #""padding": null"#, with: #""padding": {"strategy": {"Fixed": 1000000000000000}}"#)
+        }) else { Issue.record("padding 1e15 accepted"); return }
+        #expect(huge.message.contains("tokenizer.json") && huge.message.contains("padding.strategy.Fixed"), "\(huge.message)")
         guard case .success(let t) = try TokenizerJSONRobustnessTests.loadEdited({
             $0.replacingOccurrences(of: #""truncation": null"#, with: #""truncation": {"max_length": 8, "strategy": "LongestFirst", "stride": 2}"#)
         }) else { Issue.record("valid stored truncation rejected"); return }

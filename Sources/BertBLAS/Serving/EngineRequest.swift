@@ -51,7 +51,8 @@ final class TaskRequest<Task: EncoderTask>: EngineRequest, @unchecked Sendable {
     }
 
     override func read(_ output: EncoderOutput, sequence b: Int, slot: Int, workspace: Workspace) throws {
-        let partial = try task.read(output, sequence: b, encoding: encodings[slot], workspace: workspace)
+        let partial = try task.read(output, sequence: b, input: inputs[inputOfSlot[slot]], encoding: encodings[slot],
+                                    workspace: workspace)
         lock.lock()
         partials[slot] = partial
         lock.unlock()

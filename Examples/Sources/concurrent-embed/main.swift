@@ -82,7 +82,7 @@ func errorLine(_ message: String, line: TextLine) throws -> String {
 }
 
 /// Runs `lines` through `engine` from `concurrency` tasks, each sending one line at a time.
-func embedAll(_ lines: [TextLine], engine: BatchingEngine, task: SentenceEmbedding, concurrency: Int) async -> [Result<[Float], any Error>] {
+func embedAll(_ lines: [TextLine], engine: BatchingEngine, task: SentenceEmbedder, concurrency: Int) async -> [Result<[Float], any Error>] {
     await withTaskGroup(of: [(Int, Result<[Float], any Error>)].self) { group in
         for client in 0..<min(concurrency, max(lines.count, 1)) {
             group.addTask {
@@ -108,7 +108,7 @@ do {
 }
 do {
     let model = try LoadedModel(directory: URL(fileURLWithPath: arguments.model))
-    let task = try SentenceEmbedding(model: model)
+    let task = try SentenceEmbedder(model: model)   // the library's task, from the one loaded model
     let lines = try TextLines.read(path: arguments.file)
     let engine = try BatchingEngine(model: model, options: EngineOptions(batchWindow: arguments.window, threads: arguments.threads))
     let start = DispatchTime.now().uptimeNanoseconds

@@ -1,3 +1,4 @@
+import BertBLAS
 import Foundation
 
 /// The server's limits and switches. Defaults are text-embeddings-inference's (TEI's router
@@ -8,12 +9,12 @@ public struct ServerOptions: Sendable {
     /// TCP port (default 8080; 0 picks a free port, reported by `onRunning`).
     public var port = 8080
     /// Real tokens per forward pass (default 16,384, TEI's `--max-batch-tokens`).
-    public var maxBatchTokens = 16_384
+    public var maxBatchTokens = EngineOptions().maxBatchTokens
     /// Sequences per forward pass (default 64). 1 turns dynamic batching off: each sequence runs
     /// alone, the baseline that the load test compares against.
-    public var maxBatchRequests = 64
+    public var maxBatchRequests = EngineOptions().maxBatchRequests
     /// Requests admitted at once (default 512, TEI's `--max-concurrent-requests`); beyond, 429.
-    public var maxConcurrentRequests = 512
+    public var maxConcurrentRequests = EngineOptions().maxConcurrentRequests
     /// Inputs per request (default 32, TEI's `--max-client-batch-size`); beyond, 413.
     public var maxClientBatchSize = 32
     /// Request body bytes (default 2,000,000, TEI's `--payload-limit`); beyond, 413.

@@ -67,12 +67,15 @@ public struct EncoderLayer: Sendable {
             value.forward(x + r0 * h, rows: count, into: ws.value + r0 * h, kernel: kernel, parallel: false)
         }
         attention(ws, kernel: kernel)
-        pool.parallelFor(panels) { p in
+        // The intermediate slice holds every row when it can, else one panel per slot.
+        let perSlot = n > Workspace.intermediateRows(tokens: n)
+        pool.parallelFor(panels) { p, slot in
             let r0 = p * rows, count = min(rows, n - r0)
             let hidden = x + r0 * h
-            let projection = ws.query + r0 * h  // Q is dead after attention.
-            let inner = ws.intermediate + r0 * inner
-            attentionOutput.product(ws.context + r0 * h, rows: count, into: projection, kernel: kernel)
+            let context = ws.query + r0 * h     // attention wrote the context over Q
+            let projection = ws.key + r0 * h    // K is dead after attention
+            let inner = ws.intermediate + (perSlot ? slot * Workspace.panelRowLimit : r0) * inner
+            attentionOutput.product(context, rows: count, into: projection, kernel: kernel)
             attentionNorm.forward(projection, rows: count, residual: hidden, inputBias: attentionOutput.bias?.pointer, into: hidden)
             intermediate.product(hidden, rows: count, into: inner, kernel: kernel)
             if let bias = intermediate.bias {
@@ -89,7 +92,8 @@ public struct EncoderLayer: Sendable {
         let pool = ComputePool.shared
         let x = ws.hidden
         let h = ws.hiddenSize
-        let projection = ws.query  // Q is dead after attention.
+        let context = ws.query     // attention wrote the context over Q
+        let projection = ws.key    // K is dead after attention
         let blocks = Self.columnBlocks(h, threads: threads)
         pool.parallelFor(3 * blocks) { task in
             let linear: Linear, out: UnsafeMutablePointer<Float>
@@ -102,7 +106,7 @@ public struct EncoderLayer: Sendable {
         }
         attention(ws, kernel: kernel)
         pool.parallelFor(blocks) { block in
-            attentionOutput.productBlock(ws.context, rows: n, block: block, of: blocks, into: projection,
+            attentionOutput.productBlock(context, rows: n, block: block, of: blocks, into: projection,
                                          kernel: kernel, activation: nil, bias: false)
         }
         norm(attentionNorm, projection, bias: attentionOutput.bias, rows: n, threads: threads, ws)
@@ -144,9 +148,9 @@ public struct EncoderLayer: Sendable {
     /// the whole weight again), and thr32x128 ran at 49.6 / 54.1 / 67.7 / 72.2 seq/s with panels
     /// of 64 / 128 / 256 / 512 rows.
     static func panelRows(tokens n: Int, threads: Int) -> Int {
-        if let forced = forcedPanelRows { return forced }
+        if let forced = forcedPanelRows { return min(forced, Workspace.panelRowLimit) }
         let target = (n + 4 * threads - 1) / (4 * threads)
-        return min(512, max(128, (target + 7) & ~7))
+        return min(Workspace.panelRowLimit, max(128, (target + 7) & ~7))
     }
 
     /// For measuring panel sizes (`BERTBLAS_PANEL_ROWS`, which also forces row panels for any
@@ -175,9 +179,10 @@ public struct EncoderLayer: Sendable {
                                a: ws.query + column, lda: h, b: ws.key + column, ldb: h,
                                c: scores, ldc: t, parallel: false)
                     RowOps.softmax(rows: t, width: t, scores)
-                    // context_h[T, D] = scores[T, T] · V_h[T, D]
+                    // context_h[T, D] = scores[T, T] · V_h[T, D], over Q_h: only this task reads
+                    // this sequence's Q_h, and it is done with it.
                     Gemm.sgemm(kernel, m: t, n: d, k: t, a: scores, lda: t,
-                               b: ws.value + column, ldb: h, c: ws.context + column, ldc: h, parallel: false)
+                               b: ws.value + column, ldb: h, c: ws.query + column, ldc: h, parallel: false)
                 }
             }
         }

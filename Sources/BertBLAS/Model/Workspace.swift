@@ -11,11 +11,11 @@ import Darwin
 /// maxBatch × maxLength; a batching engine sizes it by its token budget instead):
 /// ```
 /// hidden       [N, H]   the running hidden state; after the last layer, the output
-/// query        [N, H]   Q, then reused for the attention and FFN output projections
-/// key          [N, H]
+/// query        [N, H]   Q, then the attention context (each head's written over its own Q)
+/// key          [N, H]   K, then the attention and FFN output projections
 /// value        [N, H]
-/// context      [N, H]   attention output, heads side by side
-/// intermediate [N, I]   FFN inner activations
+/// intermediate [R, I]   FFN inner activations of the row panels in flight: R = min(N, S × 512)
+///                       (S = `ComputePool.shared.capacity`; a panel has at most 512 rows)
 /// scores       [S, T, T] one head's attention probabilities for one sequence, per compute slot
 ///                       (S = `ComputePool.shared.capacity`: one per thread running attention)
 /// clsRows      [B, H]   the [CLS] rows gathered for the pooler
@@ -44,7 +44,6 @@ public final class Workspace {
     let query: UnsafeMutablePointer<Float>
     let key: UnsafeMutablePointer<Float>
     let value: UnsafeMutablePointer<Float>
-    let context: UnsafeMutablePointer<Float>
     let intermediate: UnsafeMutablePointer<Float>
     let scores: UnsafeMutablePointer<Float>
     let clsRows: UnsafeMutablePointer<Float>
@@ -72,19 +71,28 @@ public final class Workspace {
             return o ? nil : r
         }
         let h = config.hiddenSize, i = config.intermediateSize
-        guard let n = maxTokens ?? mul(maxBatch, maxLength), let nh = mul(n, h), let nh5 = mul(nh, 5), let ni = mul(n, i),
+        guard let n = maxTokens ?? mul(maxBatch, maxLength), let nh = mul(n, h), let nh4 = mul(nh, 4), let ni = mul(intermediateRows(tokens: n), i),
               let tt = mul(maxLength, maxLength).flatMap({ mul($0, ComputePool.shared.capacity) }),
               let bh = mul(maxBatch, h), let bh2 = mul(bh, 2),
               let ne = mul(n, embeddedWidth(config)),
               let th2 = mul(maxLength, h + max(h, config.embeddingSize)), let rv = mul(headLogitRows, config.vocabSize) else { return nil }
         var total = 0
-        for part in [nh5, ni, tt, bh2, ne, th2, rv] {
+        for part in [nh4, ni, tt, bh2, ne, th2, rv] {
             let (r, o) = total.addingReportingOverflow(part)
             if o { return nil }
             total = r
         }
         return total
     }
+
+    /// Rows of the `intermediate` slice: the encoder runs the feed-forward block in row panels
+    /// of at most `panelRowLimit` rows, one panel per compute slot at a time.
+    static func intermediateRows(tokens n: Int) -> Int {
+        min(n, ComputePool.shared.capacity * panelRowLimit)
+    }
+
+    /// The most rows a panel of the dense parts has (`EncoderLayer.panelRows`).
+    static let panelRowLimit = 512
 
     /// E when the embeddings are projected to H (ELECTRA), else 0: no `embedded` slice.
     static func embeddedWidth(_ config: BertConfig) -> Int {
@@ -125,8 +133,7 @@ public final class Workspace {
         query = slice(n * h)
         key = slice(n * h)
         value = slice(n * h)
-        context = slice(n * h)
-        intermediate = slice(n * i)
+        intermediate = slice(Workspace.intermediateRows(tokens: n) * i)
         scores = slice(maxLength * maxLength * ComputePool.shared.capacity)
         clsRows = slice(maxBatch * h)
         pooled = slice(maxBatch * h)

@@ -1,3 +1,4 @@
+import BertBLAS
 import Foundation
 
 // Request and response bodies, field for field as text-embeddings-inference's
@@ -215,6 +216,76 @@ public struct SimilarityParameters: Codable, Sendable {
 public struct SimilarityRequest: Codable, Sendable {
     public var inputs: SimilarityInput
     public var parameters: SimilarityParameters?
+}
+
+// MARK: - /ner, /qa, /fill-mask (BertBLAS only: TEI has no such routes)
+
+/// `/ner`: the entities of each text, as `bert ner` prints them.
+public struct NERRequest: Codable, Sendable {
+    public var inputs: TextInputs
+    /// `none` (default: one entry per token), `simple`, `first`, `average` or `max`.
+    public var aggregationStrategy: AggregationStrategy?
+    /// Labels (or entity groups) left out; default `["O"]`.
+    public var ignoreLabels: [String]?
+}
+
+/// `/qa`: answers to one question from each context, as `bert qa` prints them.
+public struct QARequest: Codable, Sendable {
+    public var question: String
+    public var context: TextInputs
+    /// Answers per context (default 1).
+    public var topK: Int?
+    /// Longest answer in tokens (default 15).
+    public var maxAnswerLen: Int?
+    /// Tokens per window, question included (default: the model's length, at most 384).
+    public var maxSeqLen: Int?
+    /// Tokens of overlap between windows (default min(max_seq_len / 2, 128)).
+    public var docStride: Int?
+    /// Also consider the empty answer (default false).
+    public var handleImpossibleAnswer: Bool?
+}
+
+/// `/fill-mask`: candidates for each mask token, as `bert fill-mask` prints them.
+public struct FillMaskRequest: Codable, Sendable {
+    public var inputs: TextInputs
+    /// Candidates per mask (default 5).
+    public var topK: Int?
+    /// Only these tokens are scored (a word outside the vocabulary counts as its first token).
+    public var targets: [String]?
+}
+
+/// One result per input: the result itself for a single input, a list for a batch (TEI's rule
+/// for `/predict`).
+public enum PerInput<Element: Encodable & Sendable>: Encodable, Sendable {
+    case single(Element)
+    case batch([Element])
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .single(let element): try container.encode(element)
+        case .batch(let elements): try container.encode(elements)
+        }
+    }
+}
+
+/// A fill-mask result as `bert fill-mask` and transformers' pipeline give it: the candidates of
+/// the one mask, or one list per mask when the text has several.
+public enum MaskFills: Encodable, Sendable {
+    case one([MaskFill])
+    case several([[MaskFill]])
+
+    init(_ fills: [[MaskFill]]) {
+        self = fills.count == 1 ? .one(fills[0]) : .several(fills)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .one(let fills): try container.encode(fills)
+        case .several(let fills): try container.encode(fills)
+        }
+    }
 }
 
 // MARK: - /v1/embeddings (OpenAI)

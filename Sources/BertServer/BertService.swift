@@ -18,6 +18,27 @@ public final class BertService: Sendable {
     /// Sentence-transformers pooling of the folder (normalization left to each request), when
     /// the folder is an embedding model; nil for a folder with a task head.
     let embedder: SentenceEmbedder?
+    /// The model's heads, each nil when the folder has no such head (its routes answer 422).
+    let heads: Heads
+
+    /// The tasks the folder's head gives, chosen by `config.json` `architectures` (a token
+    /// classifier also has a `classifier` tensor, so the tensors alone do not say).
+    struct Heads: Sendable {
+        /// `/predict` (and `/rerank` when it has one label): an HF sequence-classification
+        /// checkpoint, or a trained head folder over the model.
+        var classifier: SequenceClassifier?
+        /// `/ner`.
+        var tagger: TokenClassifier?
+        /// `/qa`.
+        var reader: QuestionAnswerer?
+        /// `/fill-mask`.
+        var filler: MaskFiller?
+        /// `/embed_sparse` (SPLADE), from the same masked-LM head.
+        var sparse: SparseEmbedder?
+
+        /// Whether `classifier` is a one-label cross-encoder (TEI's "reranker").
+        var reranks: Bool { classifier?.labels.count == 1 }
+    }
 
     /// The model's name for `/info` and `/v1/embeddings`: `servedModelName`, else the folder name.
     public var modelName: String { options.servedModelName ?? model.directory.lastPathComponent }
@@ -26,7 +47,9 @@ public final class BertService: Sendable {
     ///   - model: the loaded model folder.
     ///   - options: limits and switches (TEI's defaults).
     ///   - logger: where request errors and start-up notes go.
-    public init(model: LoadedModel, options: ServerOptions = .init(), logger: Logger = Logger(label: "bert.serve")) throws {
+    ///   - headFolder: a head trained by `bert train-head` over `model` (served on `/predict`), or nil.
+    public init(model: LoadedModel, headFolder: URL? = nil, options: ServerOptions = .init(),
+                logger: Logger = Logger(label: "bert.serve")) throws {
         self.model = model
         self.options = options
         self.logger = logger
@@ -41,9 +64,39 @@ public final class BertService: Sendable {
                               seconds: report.seconds)
             }))
         let architecture = model.config.architectures?.first ?? ""
-        let headed = ["ForSequenceClassification", "ForTokenClassification", "ForQuestionAnswering", "ForMaskedLM",
-                      "ForPreTraining", "ForNextSentencePrediction"].contains { architecture.hasSuffix($0) }
+        var heads = Heads()
+        if let headFolder {
+            heads.classifier = try SequenceClassifier(model: model, headFolder: headFolder)
+        } else if architecture.hasSuffix("ForSequenceClassification") {
+            heads.classifier = try SequenceClassifier(model: model)
+        } else if architecture.hasSuffix("ForTokenClassification") {
+            heads.tagger = try TokenClassifier(model: model)
+        } else if architecture.hasSuffix("ForQuestionAnswering") {
+            heads.reader = try QuestionAnswerer(model: model)
+        } else if architecture.hasSuffix("ForMaskedLM") || architecture.hasSuffix("ForPreTraining") {
+            heads.filler = try MaskFiller(model: model)
+            heads.sparse = try SparseEmbedder(model: model)
+        }
+        self.heads = heads
+        let headed = headFolder != nil || ["ForSequenceClassification", "ForTokenClassification", "ForQuestionAnswering",
+                                           "ForMaskedLM", "ForPreTraining", "ForNextSentencePrediction"]
+            .contains { architecture.hasSuffix($0) }
         embedder = headed ? nil : try SentenceEmbedder(directory: model.directory, kernel: model.kernel, normalize: false)
+    }
+
+    /// Loads `directory` and serves it: a model folder, or a head folder from `bert train-head`
+    /// (its encoder is loaded from the folder it names).
+    ///
+    /// - Throws: `BertError` from loading the folder or building its tasks.
+    public convenience init(directory: URL, kernel: Kernel = .blas, options: ServerOptions = .init(),
+                            logger: Logger = Logger(label: "bert.serve")) throws {
+        if HeadFolder.isHeadFolder(directory) {
+            let encoder = try HeadFolder.load(directory).encoder
+            try self.init(model: LoadedModel(directory: encoder, kernel: kernel), headFolder: directory, options: options,
+                          logger: logger)
+        } else {
+            try self.init(model: LoadedModel(directory: directory, kernel: kernel), options: options, logger: logger)
+        }
     }
 
     /// Stops the engine once the HTTP server has stopped (admitted work finishes first).
@@ -125,21 +178,26 @@ public final class BertService: Sendable {
 
     /// What the model serves, for `/info`.
     var modelType: ModelType {
-        let config = model.config
-        let architecture = config.architectures?.first ?? ""
-        if architecture.hasSuffix("ForSequenceClassification"), let labels = config.labels {
+        if let labels = heads.classifier?.labels {
             let id2label = Dictionary(uniqueKeysWithValues: labels.enumerated().map { (String($0.offset), $0.element) })
             let label2id = Dictionary(labels.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
-            return labels.count == 1 ? .reranker(id2label: id2label, label2id: label2id)
-                                     : .classifier(id2label: id2label, label2id: label2id)
+            return heads.reranks ? .reranker(id2label: id2label, label2id: label2id)
+                                 : .classifier(id2label: id2label, label2id: label2id)
         }
-        return .embedding(pooling: embedder?.pooling.map(\.rawValue).joined(separator: "+") ?? "mean")
+        if heads.sparse != nil { return .embedding(pooling: "splade") }
+        return .embedding(pooling: embedder?.pooling.map(\.rawValue).joined(separator: "+") ?? "none")
     }
 
     /// The routes this model answers (the tokenizer's always; the model's by its heads).
     var routes: [String] {
         var routes = ["/tokenize", "/decode"]
         if embedder != nil { routes += ["/embed", "/embed_all", "/similarity", "/v1/embeddings", "/embeddings"] }
+        if heads.classifier != nil { routes.append("/predict") }
+        if heads.reranks { routes.append("/rerank") }
+        if heads.tagger != nil { routes.append("/ner") }
+        if heads.reader != nil { routes.append("/qa") }
+        if heads.filler != nil { routes.append("/fill-mask") }
+        if heads.sparse != nil { routes.append("/embed_sparse") }
         return routes
     }
 
@@ -160,10 +218,15 @@ public final class BertService: Sendable {
     }
 
     func requireEmbedder() throws -> SentenceEmbedder {
-        guard let embedder else {
-            throw APIError(.backend, "this model is not an embedding model (config.json architectures: \(model.config.architectures ?? []))")
+        try require(embedder, "is not an embedding model")
+    }
+
+    /// `head`, or 422 naming what the model lacks and the routes it answers.
+    func require<T>(_ head: T?, _ what: String) throws -> T {
+        guard let head else {
+            throw APIError(.validation, "this model \(what) (config.json architectures: \(model.config.architectures ?? [])); it answers \(routes.joined(separator: ", "))")
         }
-        return embedder
+        return head
     }
 
     /// Pooled vectors of `items`, with TEI's `dimensions` and `normalize`.
@@ -262,13 +325,18 @@ public final class BertService: Sendable {
         router.get("/openapi.json", use: openAPI)
         router.get("/api-doc/openapi.json", use: openAPI)
 
-        if embedder != nil {
-            post("/embed", router, EmbedRequest.self) { try await self.embed($0) }
-            post("/embed_all", router, EmbedAllRequest.self) { try await self.embedAll($0) }
-            post("/similarity", router, SimilarityRequest.self) { try await self.similarity($0) }
-            post("/v1/embeddings", router, OpenAIEmbeddingRequest.self) { try await self.openAIEmbeddings($0) }
-            post("/embeddings", router, OpenAIEmbeddingRequest.self) { try await self.openAIEmbeddings($0) }
-        }
+        // Every model route is there whatever the model: one it has no head for answers 422.
+        post("/embed", router, EmbedRequest.self) { try await self.embed($0) }
+        post("/embed_all", router, EmbedAllRequest.self) { try await self.embedAll($0) }
+        post("/similarity", router, SimilarityRequest.self) { try await self.similarity($0) }
+        post("/v1/embeddings", router, OpenAIEmbeddingRequest.self) { try await self.openAIEmbeddings($0) }
+        post("/embeddings", router, OpenAIEmbeddingRequest.self) { try await self.openAIEmbeddings($0) }
+        post("/embed_sparse", router, EmbedSparseRequest.self) { try await self.embedSparse($0) }
+        post("/predict", router, PredictRequest.self) { try await self.predict($0) }
+        post("/rerank", router, RerankRequest.self) { try await self.rerank($0) }
+        post("/ner", router, NERRequest.self) { try await self.ner($0) }
+        post("/qa", router, QARequest.self) { try await self.qa($0) }
+        post("/fill-mask", router, FillMaskRequest.self) { try await self.fillMask($0) }
         post("/tokenize", router, TokenizeRequest.self) { request in try await self.offload { try self.tokenize(request) } }
         post("/decode", router, DecodeRequest.self) { request in try await self.offload { try self.decode(request) } }
     }

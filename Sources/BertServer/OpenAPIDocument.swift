@@ -1,3 +1,4 @@
+import BertBLAS
 import Foundation
 
 /// The OpenAPI 3 document of the routes a server answers (`GET /openapi.json`), with TEI's
@@ -64,6 +65,25 @@ enum OpenAPIDocument {
             return post("OpenAI compatible route.", route == "/embeddings" ? "openai_embed_alias" : "openai_embed",
                         body: "OpenAICompatRequest", ok: json("Embeddings", ref("OpenAICompatResponse")),
                         batch: true, model: true, openAI: true)
+        case "/embed_sparse":
+            return post("Get Sparse Embeddings (SPLADE: max over tokens of log(1 + ReLU(MLM logits))).", "embed_sparse",
+                        body: "EmbedSparseRequest", ok: json("Embeddings", ref("EmbedSparseResponse")), batch: true,
+                        model: true)
+        case "/predict":
+            return post("Get Predictions: every label's score, best first.", "predict", body: "PredictRequest",
+                        ok: json("Predictions", ref("PredictResponse")), batch: true, model: true)
+        case "/rerank":
+            return post("Get Ranks: a one-label cross-encoder's score of (query, text), best first.", "rerank",
+                        body: "RerankRequest", ok: json("Ranks", ref("RerankResponse")), batch: true, model: true)
+        case "/ner":
+            return post("Named entities (token classification), as transformers' pipeline.", "ner", body: "NERRequest",
+                        ok: json("Entities", ref("NERResponse")), batch: true, model: true)
+        case "/qa":
+            return post("Extractive question answering, as transformers' pipeline.", "qa", body: "QARequest",
+                        ok: json("Answers", ref("QAResponse")), batch: true, model: true)
+        case "/fill-mask":
+            return post("Fill the mask tokens, as transformers' pipeline.", "fill_mask", body: "FillMaskRequest",
+                        ok: json("Candidates", ref("FillMaskResponse")), batch: true, model: true)
         default:
             return nil
         }
@@ -206,6 +226,57 @@ enum OpenAPIDocument {
                 "model": string,
                 "usage": ref("OpenAICompatUsage"),
             ], required: ["object", "data", "model", "usage"]),
+            "EmbedSparseRequest": object([
+                "inputs": ref("Input"), "truncate": nullable(["type": "boolean", "default": false]),
+                "truncation_direction": ref("TruncationDirection"), "prompt_name": nullable(string),
+            ], required: ["inputs"]),
+            "SparseValue": object(["index": count, "value": number], required: ["index", "value"]),
+            "EmbedSparseResponse": array(array(ref("SparseValue"))),
+            "PredictInput": ["anyOf": [string, array(string, min: 1, max: 2), array(array(string, min: 1, max: 2))]],
+            "PredictRequest": object([
+                "inputs": ref("PredictInput"), "truncate": nullable(["type": "boolean", "default": false]),
+                "truncation_direction": ref("TruncationDirection"), "raw_scores": ["type": "boolean", "default": false],
+            ], required: ["inputs"]),
+            "Prediction": object(["label": string, "score": number], required: ["label", "score"]),
+            "PredictResponse": ["anyOf": [array(ref("Prediction")), array(array(ref("Prediction")))]],
+            "RerankRequest": object([
+                "query": string, "texts": array(string), "truncate": nullable(["type": "boolean", "default": false]),
+                "truncation_direction": ref("TruncationDirection"), "raw_scores": ["type": "boolean", "default": false],
+                "return_text": ["type": "boolean", "default": false],
+            ], required: ["query", "texts"]),
+            "Rank": object(["index": count, "score": number, "text": nullable(string)], required: ["index", "score"]),
+            "RerankResponse": array(ref("Rank")),
+            "NERRequest": object([
+                "inputs": ["oneOf": [string, array(string)]],
+                "aggregation_strategy": ["type": "string", "enum": AggregationStrategy.allCases.map(\.rawValue),
+                                         "default": "none"],
+                "ignore_labels": array(string),
+            ], required: ["inputs"]),
+            "Entity": object([
+                "entity": string, "entity_group": string, "score": number, "index": count,
+                "word": string, "start": count, "end": count,
+            ], required: ["score", "word", "start", "end"]),
+            "NERResponse": ["anyOf": [array(ref("Entity")), array(array(ref("Entity")))]],
+            "QARequest": object([
+                "question": string, "context": ["oneOf": [string, array(string)]],
+                "top_k": ["type": "integer", "minimum": 1, "default": 1],
+                "max_answer_len": ["type": "integer", "minimum": 1, "default": 15],
+                "max_seq_len": nullable(["type": "integer", "minimum": 1]),
+                "doc_stride": nullable(["type": "integer", "minimum": 0]),
+                "handle_impossible_answer": ["type": "boolean", "default": false],
+            ], required: ["question", "context"]),
+            "Answer": object(["answer": string, "score": ["type": "number", "format": "double"], "start": count, "end": count],
+                             required: ["answer", "score", "start", "end"]),
+            "QAResponse": ["anyOf": [array(ref("Answer")), array(array(ref("Answer")))]],
+            "FillMaskRequest": object([
+                "inputs": ["oneOf": [string, array(string)]],
+                "top_k": ["type": "integer", "minimum": 1, "maximum": BertService.maxFillMaskTopK, "default": 5],
+                "targets": array(string, min: 1),
+            ], required: ["inputs"]),
+            "MaskFill": object(["score": number, "token": count, "token_str": string, "sequence": string],
+                               required: ["score", "token", "token_str", "sequence"]),
+            "MaskFills": ["anyOf": [array(ref("MaskFill")), array(array(ref("MaskFill")))]],
+            "FillMaskResponse": ["anyOf": [ref("MaskFills"), array(ref("MaskFills"))]],
             "ClassifierModel": object([
                 "id2label": ["type": "object", "additionalProperties": string],
                 "label2id": ["type": "object", "additionalProperties": count],

@@ -79,8 +79,8 @@ struct ServeCommand: ParsableCommand {
         logger.logLevel = .info
         let service: BertService
         do {
-            service = try BertService(model: LoadedModel(directory: model.url, kernel: kernel.kernel), options: options,
-                                      logger: logger)
+            // A model folder, or a head folder from `bert train-head` (served on /predict).
+            service = try BertService(directory: model.url, kernel: kernel.kernel, options: options, logger: logger)
         } catch {
             try Report().abort(HeadCommand.message(error))
         }

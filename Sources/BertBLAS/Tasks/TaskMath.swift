@@ -30,10 +30,11 @@ enum TaskMath {
 }
 
 /// The one stable ranking: indices of values, largest first, equal values in index order (as
-/// Python's stable `sorted(..., reverse=True)` and numpy's first-argmax tie rule).
-enum Ranking {
+/// Python's stable `sorted(..., reverse=True)` and numpy's first-argmax tie rule). Public so
+/// that servers rank (reranking, predictions) the same way.
+public enum Ranking {
     /// Every index of `values`, best first.
-    static func descending<C: Collection>(_ values: C) -> [C.Index] where C.Element: Comparable, C.Index: Comparable {
+    public static func descending<C: Collection>(_ values: C) -> [C.Index] where C.Element: Comparable, C.Index: Comparable {
         values.indices.sorted { a, b in values[a] != values[b] ? values[a] > values[b] : a < b }
     }
 

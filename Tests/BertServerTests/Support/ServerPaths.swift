@@ -22,6 +22,8 @@ enum ServerPaths {
     static let miniLM = cache.appendingPathComponent("models/all-MiniLM-L6-v2")
     static let spladeMLM = cache.appendingPathComponent("models/splade-tiny-mlm")
     static let headModels = golden("heads/models")
+    /// The one-label cross-encoder of scripts/goldens_server.py.
+    static let reranker = golden("server/models/reranker")
 
     /// The directory holding the built `bert` of this test run's configuration.
     static let products: URL = {

@@ -20,14 +20,17 @@ final class TestServer: Sendable {
     }
 
     /// Loads `model` once per process (models are shared between tests) and serves it.
-    static func start(_ model: URL = ServerPaths.miniLM, configure: (inout ServerOptions) -> Void = { _ in }) async throws -> TestServer {
+    /// `headFolder`: a trained head over `model`, served on `/predict`.
+    static func start(_ model: URL = ServerPaths.miniLM, headFolder: URL? = nil,
+                      configure: (inout ServerOptions) -> Void = { _ in }) async throws -> TestServer {
         var options = ServerOptions()
         options.host = "127.0.0.1"
         options.port = 0
         configure(&options)
         var logger = Logger(label: "bert.serve.test")
         logger.logLevel = .critical
-        let service = try BertService(model: try ModelCache.load(model), options: options, logger: logger)
+        let service = try BertService(model: try ModelCache.load(model), headFolder: headFolder, options: options,
+                                      logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = BertHTTPServer.application(service, logger: logger) { port in continuation.yield(port) }
         let group = ServiceGroup(configuration: .init(services: [app], logger: logger))

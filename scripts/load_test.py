@@ -8,7 +8,11 @@ latency and throughput as one JSON line. Bounded: at most --requests requests an
 
     python3 scripts/load_test.py --model .cache/models/all-MiniLM-L6-v2 --requests 5000 --clients 32
     python3 scripts/load_test.py ... --serve-args="--max-batch-requests 1"     # batching off
-    python3 scripts/load_test.py --url http://127.0.0.1:8081 --no-verify      # another server
+    python3 scripts/load_test.py --url http://127.0.0.1:8081                  # another server (st_server.py)
+
+The reference vectors (`bert embed` on every distinct text) take longer than the load itself:
+--reference FILE computes them once and reuses them, so that a timed run (inside /work/bin/quiet
+or any quiet window) covers only the load. --warmup requests run before the clock starts.
 """
 import argparse, http.client, json, math, os, random, re, subprocess, sys, threading, time
 from urllib.parse import urlparse
@@ -43,10 +47,32 @@ def start_server(bert, model, extra):
     sys.exit("bert serve did not start")
 
 
-def reference(bert, model, unique):
+def reference(bert, model, unique, cache):
+    if cache and os.path.exists(cache):
+        with open(cache) as f:
+            stored = json.load(f)
+        if all(t in stored for t in unique):
+            return stored
     out = subprocess.run([bert, "embed", "--model", model], input="\n".join(unique) + "\n",
                          capture_output=True, text=True, check=True).stdout
-    return {t: json.loads(l)["embedding"] for t, l in zip(unique, out.splitlines())}
+    vectors = {t: json.loads(l)["embedding"] for t, l in zip(unique, out.splitlines())}
+    if cache:
+        with open(cache, "w") as f:
+            json.dump(vectors, f)
+    return vectors
+
+
+def batch_sizes(port):
+    """(sequences, forward passes) so far from bert serve's /metrics (None for another server)."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+        total = float(re.search(r"^bert_batch_size_sum(?:\{[^}]*\})? (\S+)", text, re.M).group(1))
+        count = float(re.search(r"^bert_batch_size_count(?:\{[^}]*\})? (\S+)", text, re.M).group(1))
+        return total, count
+    except Exception:
+        return None
 
 
 def cosine(a, b):
@@ -66,8 +92,16 @@ def main():
     p.add_argument("--min-cosine", type=float, default=0.99999)
     p.add_argument("--no-verify", action="store_true")
     p.add_argument("--label", default="bert serve")
+    p.add_argument("--reference", help="JSON file caching bert embed's vectors of the texts")
+    p.add_argument("--warmup", type=int, default=64, help="requests sent before timing (not counted)")
+    p.add_argument("--only-reference", action="store_true", help="compute --reference and exit")
     a = p.parse_args()
 
+    pool = texts(a.requests, seed=1)
+    unique = sorted(set(pool))
+    want = None if a.no_verify else reference(a.bert, a.model, unique, a.reference)
+    if a.only_reference:
+        return
     proc = None
     if a.url:
         u = urlparse(a.url)
@@ -76,9 +110,15 @@ def main():
         port = u.port
     else:
         proc, port = start_server(a.bert, a.model, a.serve_args.split())
-    pool = texts(a.requests, seed=1)
-    unique = sorted(set(pool))
-    want = None if a.no_verify else reference(a.bert, a.model, unique)
+    # Warm-up (first workspaces, page faults), from the same mix of texts, not timed.
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    for text in texts(a.warmup, seed=2):
+        conn.request("POST", "/embed", json.dumps({"inputs": text}), {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        r.read()
+        if r.status != 200:
+            sys.exit(f"warm-up request answered {r.status}")
+    conn.close()
 
     lock = threading.Lock()
     latencies, errors, bad = [], [], []
@@ -111,20 +151,26 @@ def main():
                 with lock: errors.append(repr(e))
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
+    before = batch_sizes(port)
     t0 = time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(a.clients)]
     for t in threads: t.start()
     for t in threads: t.join()
     wall = time.perf_counter() - t0
+    after = batch_sizes(port)
+    mean_batch = None
+    if before and after and after[1] > before[1]:
+        mean_batch = round((after[0] - before[0]) / (after[1] - before[1]), 2)
     if proc:
         proc.terminate()
         proc.wait(30)
     latencies.sort()
-    q = lambda f: latencies[min(len(latencies) - 1, int(f * len(latencies)))] * 1000 if latencies else None
+    q = lambda f: round(latencies[min(len(latencies) - 1, int(f * len(latencies)))] * 1000, 1) if latencies else None
     print(json.dumps({"label": a.label, "requests": len(latencies) + len(errors), "ok": len(latencies),
                       "errors": len(errors), "mismatches": len(bad), "clients": a.clients,
                       "seconds": round(wall, 2), "throughput_rps": round(len(latencies) / wall, 1),
                       "p50_ms": q(0.50), "p99_ms": q(0.99), "serve_args": a.serve_args,
+                      "mean_batch": mean_batch,
                       "first_errors": errors[:3]}))
     sys.exit(1 if errors or bad else 0)
 

@@ -40,11 +40,43 @@ enum JSONBody {
     /// of the wrong shape (a missing field, a wrong type).
     static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
         let data = Data(buffer.readableBytesView)
+        if let offset = trailingComma(in: buffer.readableBytesView) {
+            throw APIError(.malformedJSON, "the body is not valid JSON: a trailing comma at byte \(offset)")
+        }
         do {
             return try makeDecoder().decode(type, from: data)
         } catch let error as DecodingError {
             throw describe(error)
         }
+    }
+
+    /// The offset of a comma followed (after whitespace) by `}` or `]` outside strings: JSON
+    /// (RFC 8259) has no trailing commas, but Foundation's decoder accepts them. One pass, no
+    /// allocation.
+    static func trailingComma<Bytes: Collection>(in bytes: Bytes) -> Int? where Bytes.Element == UInt8 {
+        var inString = false, escaped = false
+        var pendingComma: Int?
+        for (offset, byte) in bytes.enumerated() {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"):
+                continue
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                if let pendingComma { return pendingComma }
+            case UInt8(ascii: ","):
+                pendingComma = offset
+                continue
+            case UInt8(ascii: "\""):
+                inString = true
+            default:
+                break
+            }
+            pendingComma = nil
+        }
+        return nil
     }
 
     static func describe(_ error: DecodingError) -> APIError {

@@ -10,11 +10,17 @@ struct ErrorStatusTests {
     func malformedJSON() async throws {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
-        for body in ["{\"inputs\": ", "not json", "\u{1}"] {
+        // Trailing commas are not JSON (Foundation's decoder alone would accept them).
+        for body in ["{\"inputs\": ", "not json", "\u{1}", "{\"inputs\": \"a\",}", "{\"inputs\": [\"a\", \"b\" ,\n]}"] {
             let reply = try await server.post("/tokenize", body)
             #expect(reply.status == 400, "\(body): \(reply.text)")
             #expect(reply.errorType == "MalformedJSON")
         }
+        // A comma before a bracket inside a string is text, not a trailing comma.
+        let quoted = try await server.post("/tokenize", "{\"inputs\": \"a,} \\\",] b\"}")
+        #expect(quoted.status == 200, "\(quoted.text)")
+        #expect(JSONBody.trailingComma(in: Array("{\"a\": [1, 2], \"b\": \"x,]\"}".utf8)) == nil)
+        #expect(JSONBody.trailingComma(in: Array("[1, 2, ]".utf8)) == 5)
     }
 
     @Test("422 for JSON of the wrong shape, and an empty batch")

@@ -1,0 +1,136 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The trainable parameters of a model and their gradients: two arenas of the same layout, one
+/// slice per HF tensor.
+///
+/// Inference reads weights in place from the mapped checkpoint; training must write them, so
+/// they are copied here once. Every block of `Training/` refers to its tensors by `Parameter`
+/// (an offset), so one `ParameterSet` is the whole mutable state an optimizer touches.
+/// A parameter set belongs to one trainer at a time (it is not `Sendable`).
+public final class ParameterSet {
+    /// One tensor's slice of the arenas.
+    public struct Parameter: Sendable, Hashable {
+        /// First element in `values` and `gradients`.
+        public let offset: Int
+        /// Number of elements.
+        public let count: Int
+    }
+
+    /// A parameter's name and shape, and how the optimizer treats it.
+    public struct Entry: Sendable {
+        /// The HF name (`bert.encoder.layer.0.attention.self.query.weight`), as
+        /// `BertForSequenceClassification` saves it.
+        public let name: String
+        /// Row-major shape.
+        public let shape: [Int]
+        public let parameter: Parameter
+        /// Whether AdamW's weight decay applies: false for biases and LayerNorm weights (HF
+        /// Trainer's `get_decay_parameter_names`).
+        public let decays: Bool
+    }
+
+    /// Every parameter, in the order they were added.
+    public private(set) var entries: [Entry]
+    /// All values, `count` floats.
+    public let values: UnsafeMutableBufferPointer<Float>
+    /// All gradients, the same layout as `values`.
+    public let gradients: UnsafeMutableBufferPointer<Float>
+    /// Total number of floats.
+    public var count: Int { values.count }
+
+    private let valueBase: UnsafeMutablePointer<Float>
+    private let gradientBase: UnsafeMutablePointer<Float>
+
+    private init(entries: [Entry], count: Int, values: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
+        self.entries = entries
+        valueBase = values
+        gradientBase = gradients
+        self.values = UnsafeMutableBufferPointer(start: values, count: count)
+        self.gradients = UnsafeMutableBufferPointer(start: gradients, count: count)
+    }
+
+    deinit {
+        free(valueBase)
+        free(gradientBase)
+    }
+
+    @inline(__always) func value(_ p: Parameter) -> UnsafeMutablePointer<Float> { valueBase + p.offset }
+    @inline(__always) func gradient(_ p: Parameter) -> UnsafeMutablePointer<Float> { gradientBase + p.offset }
+
+    /// The entry named `name`, or nil.
+    public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
+
+    /// The values of one parameter.
+    public func values(of entry: Entry) -> UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: value(entry.parameter), count: entry.parameter.count)
+    }
+
+    /// The gradient of one parameter.
+    public func gradients(of entry: Entry) -> UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: gradient(entry.parameter), count: entry.parameter.count)
+    }
+
+    /// Sets every gradient to 0 (before accumulating a batch's).
+    public func zeroGradients() {
+        gradients.update(repeating: 0)
+    }
+
+    /// Collects the parameters of a model, then allocates both arenas at once.
+    struct Builder {
+        private(set) var entries: [Entry] = []
+        private var sources: [(UnsafePointer<Float>?, Int)] = []
+        private var total = 0
+
+        /// Adds a tensor copied from `source` (a checkpoint tensor), or zero-filled when nil.
+        ///
+        /// - Throws: `BertError.invalidInput` when the total overflows `Int`.
+        mutating func add(_ name: String, shape: [Int], source: UnsafePointer<Float>?, decays: Bool) throws -> Parameter {
+            var count = 1
+            for d in shape {
+                let (r, o) = count.multipliedReportingOverflow(by: d)
+                guard !o, d >= 0 else { throw BertError(.invalidInput, "parameter \(name): shape \(shape) is too large") }
+                count = r
+            }
+            let (end, o) = total.addingReportingOverflow(count)
+            guard !o else { throw BertError(.invalidInput, "parameter \(name): the parameters overflow the address space") }
+            let parameter = Parameter(offset: total, count: count)
+            entries.append(Entry(name: name, shape: shape, parameter: parameter, decays: decays))
+            sources.append((source, count))
+            total = end
+            return parameter
+        }
+
+        /// Adds a checkpoint tensor under its canonical HF name.
+        mutating func add(_ tensor: Tensor, name: String, decays: Bool) throws -> Parameter {
+            try add(name, shape: tensor.shape, source: tensor.pointer, decays: decays)
+        }
+
+        /// Allocates the arenas and copies every source in.
+        ///
+        /// - Throws: `BertError.invalidInput` when the memory cannot be allocated.
+        func build() throws -> ParameterSet {
+            let bytes = total.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+            guard !bytes.overflow, let values = malloc(max(bytes.partialValue, 4)),
+                  let gradients = malloc(max(bytes.partialValue, 4)) else {
+                throw BertError(.invalidInput, "cannot allocate \(total) parameters and their gradients")
+            }
+            let v = values.bindMemory(to: Float.self, capacity: max(total, 1))
+            let g = gradients.bindMemory(to: Float.self, capacity: max(total, 1))
+            g.initialize(repeating: 0, count: total)
+            var offset = 0
+            for (source, count) in sources {
+                if let source {
+                    (v + offset).initialize(from: source, count: count)
+                } else {
+                    (v + offset).initialize(repeating: 0, count: count)
+                }
+                offset += count
+            }
+            return ParameterSet(entries: entries, count: total, values: v, gradients: g)
+        }
+    }
+}

@@ -1,0 +1,86 @@
+/// A dense layer `y = x Wᵀ + b` whose weight `[out, in]` and bias live in a `ParameterSet`:
+/// the forward is `Linear`'s (bias rows, then one sgemm NoTrans/Trans); the backward is two
+/// sgemm through `Gemm` and a column sum.
+///
+/// Reference: `torch.nn.Linear`; backward `dX = dY W`, `dW += dYᵀ X`, `db += Σ_rows dY`.
+struct TrainableLinear: Sendable {
+    let weight: ParameterSet.Parameter
+    let bias: ParameterSet.Parameter
+    let inFeatures: Int
+    let outFeatures: Int
+
+    /// Registers a checkpoint Linear (its `[out, in]` weight and `[out]` bias, shapes checked).
+    ///
+    /// - Throws: `BertError.missingTensor` / `.shape` from the checkpoint lookup.
+    init(_ weights: WeightStore, _ names: LinearNames, inFeatures: Int, outFeatures: Int,
+         into builder: inout ParameterSet.Builder) throws {
+        let w = try weights.tensor(names.weight, shape: [outFeatures, inFeatures])
+        let b = try weights.tensor(names.bias, shape: [outFeatures])
+        weight = try builder.add(w, name: names.weight.description, decays: true)
+        bias = try builder.add(b, name: names.bias.description, decays: false)
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+    }
+
+    /// `y[rows, out] = x[rows, in] Wᵀ + b`.
+    func forward(_ p: ParameterSet, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, kernel: Kernel) {
+        let b = p.value(bias)
+        for r in 0..<rows { (y + r * outFeatures).update(from: b, count: outFeatures) }
+        Gemm.sgemm(kernel, transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures,
+                   b: p.value(weight), ldb: inFeatures, beta: 1, c: y, ldc: outFeatures)
+    }
+
+    /// `y[rows, out] = x[rows, in] Wᵀ` without the bias (its epilogue adds it, as inference does).
+    func product(_ p: ParameterSet, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, kernel: Kernel) {
+        Gemm.sgemm(kernel, transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures,
+                   b: p.value(weight), ldb: inFeatures, beta: 0, c: y, ldc: outFeatures)
+    }
+
+    /// Accumulates `dW += dYᵀ X` and `db += Σ dY`, and writes `dX = dY W` (or adds it to `dX`
+    /// when `accumulate`, for a residual branch); `dX` nil skips the input gradient.
+    func backward(_ p: ParameterSet, dY: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int,
+                  dX: UnsafeMutablePointer<Float>?, accumulate: Bool = false, kernel: Kernel) {
+        guard rows > 0 else { return }
+        // dW[out, in] += dY[rows, out]ᵀ · X[rows, in]
+        Gemm.sgemm(kernel, transA: true, m: outFeatures, n: inFeatures, k: rows, a: dY, lda: outFeatures,
+                   b: x, ldb: inFeatures, beta: 1, c: p.gradient(weight), ldc: inFeatures)
+        RowGradients.addColumnSums(rows: rows, width: outFeatures, dY, into: p.gradient(bias))
+        if let dX {
+            // dX[rows, in] (+)= dY[rows, out] · W[out, in]
+            Gemm.sgemm(kernel, m: rows, n: inFeatures, k: outFeatures, a: dY, lda: outFeatures,
+                       b: p.value(weight), ldb: inFeatures, beta: accumulate ? 1 : 0, c: dX, ldc: inFeatures)
+        }
+    }
+}
+
+/// A LayerNorm whose weight and bias live in a `ParameterSet`: forward `RowOps.layerNorm`,
+/// backward `RowGradients.layerNorm` (statistics recomputed from the kept input).
+struct TrainableLayerNorm: Sendable {
+    let weight: ParameterSet.Parameter
+    let bias: ParameterSet.Parameter
+    let width: Int
+    let eps: Float
+
+    /// - Throws: `BertError.missingTensor` / `.shape` from the checkpoint lookup.
+    init(_ weights: WeightStore, _ names: LayerNormNames, width: Int, eps: Float, into builder: inout ParameterSet.Builder) throws {
+        let w = try weights.tensor(names.weight, shape: [width])
+        let b = try weights.tensor(names.bias, shape: [width])
+        weight = try builder.add(w, name: names.weight.description, decays: false)
+        bias = try builder.add(b, name: names.bias.description, decays: false)
+        self.width = width
+        self.eps = eps
+    }
+
+    /// `output = LayerNorm(input)`; `input` is kept for the backward.
+    func forward(_ p: ParameterSet, _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
+        RowOps.layerNorm(rows: rows, width: width, input: input, weight: p.value(weight), bias: p.value(bias),
+                         eps: eps, output: output)
+    }
+
+    /// `dInput` from `dOutput` (may alias), accumulating the weight and bias gradients.
+    func backward(_ p: ParameterSet, input: UnsafePointer<Float>, rows: Int, dOutput: UnsafePointer<Float>,
+                  into dInput: UnsafeMutablePointer<Float>) {
+        RowGradients.layerNorm(rows: rows, width: width, input: input, weight: p.value(weight), eps: eps,
+                               dy: dOutput, dx: dInput, dWeight: p.gradient(weight), dBias: p.gradient(bias))
+    }
+}

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Goldens for fine-tuning (issue 13): gradients and AdamW steps from PyTorch autograd.
+
+Writes into Tests/Goldens/finetune/, for tiny random BertForSequenceClassification checkpoints
+(hidden 20, 4 heads of 5, intermediate 36, 2 layers, vocab 50: odd sizes so that SIMD tails run;
+seeded; dropout 0; eager attention), one per loss:
+  <name>/config.json, model.safetensors   the checkpoint (save_pretrained)
+  <name>/gradients.safetensors            every parameter's gradient for one batch, under its
+                                          checkpoint name
+  <name>/expected.json                    the batch (unpadded ids, type ids, labels), the loss,
+                                          the logits
+    cls-single      3 labels, single_label_classification (cross-entropy)
+    cls-multilabel  3 labels, multi_label_classification (BCE with logits)
+    regression      1 label, regression (MSE)
+  cls-single/adamw.safetensors            the parameters after 3 steps of HF Trainer's recipe on
+                                          the same batch: torch.optim.AdamW on Trainer's two
+                                          parameter groups (no weight decay on biases and
+                                          LayerNorm), linear warm-up/decay schedule,
+                                          clip_grad_norm_; the settings and per-step loss,
+                                          gradient norm and learning rate in expected.json
+                                          ("adamw").
+
+The batch is 4 sequences of different lengths (some with type-1 segments), padded with an
+attention mask as HF does; the goldens hold the real tokens only.
+
+Run (reference venv: torch, transformers 4.57.1):
+    /work/venv/bin/python scripts/goldens_finetune.py
+Deterministic: fixed seeds, one thread, no network.
+"""
+import json
+import os
+import shutil
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch
+import transformers
+from safetensors.torch import save_file
+from transformers import BertConfig, BertForSequenceClassification, Trainer
+from transformers.optimization import get_linear_schedule_with_warmup
+
+assert transformers.__version__.startswith("4.57"), transformers.__version__
+torch.set_num_threads(1)
+torch.use_deterministic_algorithms(True)
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "Tests" / "Goldens" / "finetune"
+
+VOCAB = 50
+LENGTHS = [9, 5, 12, 3]
+# Sequences 0 and 2 are pairs: their second segment has type id 1.
+PAIR_SPLIT = {0: 5, 2: 7}
+
+ADAMW = dict(learning_rate=2e-3, weight_decay=0.01, betas=(0.9, 0.999), eps=1e-8,
+             warmup_steps=1, total_steps=4, steps=3, max_grad_norm=1.0)
+
+
+def make_model(num_labels, problem_type):
+    config = BertConfig(
+        vocab_size=VOCAB, hidden_size=20, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=36, hidden_act="gelu", hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0, max_position_embeddings=24, type_vocab_size=2,
+        initializer_range=0.3, layer_norm_eps=1e-12, num_labels=num_labels,
+        problem_type=problem_type, pad_token_id=0,
+    )
+    config._attn_implementation = "eager"
+    torch.manual_seed(13)
+    model = BertForSequenceClassification(config)
+    # Away from the default init (LayerNorm 1/0, biases 0), so every gradient path carries a
+    # non-trivial value.
+    g = torch.Generator().manual_seed(1313)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "LayerNorm.weight" in name:
+                p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g))
+            elif name.endswith("bias"):
+                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+    model.train()  # dropout probabilities are 0: train mode is deterministic
+    return model
+
+
+def make_batch(num_labels, problem_type):
+    g = torch.Generator().manual_seed(7)
+    t = max(LENGTHS)
+    ids = torch.zeros(len(LENGTHS), t, dtype=torch.long)
+    types = torch.zeros_like(ids)
+    mask = torch.zeros_like(ids)
+    for b, n in enumerate(LENGTHS):
+        ids[b, :n] = torch.randint(5, VOCAB, (n,), generator=g)
+        ids[b, 0] = 2   # [CLS]
+        ids[b, n - 1] = 3  # [SEP]
+        if b in PAIR_SPLIT:
+            types[b, PAIR_SPLIT[b]:n] = 1
+        mask[b, :n] = 1
+    # Repeat one id inside the batch so the word gradient must accumulate two rows into one.
+    ids[1, 2] = ids[0, 3]
+    if problem_type == "single_label_classification":
+        labels = torch.randint(0, num_labels, (len(LENGTHS),), generator=g)
+    elif problem_type == "multi_label_classification":
+        labels = torch.randint(0, 2, (len(LENGTHS), num_labels), generator=g).float()
+    else:
+        labels = torch.randn(len(LENGTHS), generator=g) * 2
+    return ids, types, mask, labels
+
+
+def unpadded(x, lengths):
+    return [x[b, :n].tolist() for b, n in enumerate(lengths)]
+
+
+def write_case(name, num_labels, problem_type):
+    folder = OUT / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    model = make_model(num_labels, problem_type)
+    model.save_pretrained(folder, safe_serialization=True)
+    ids, types, mask, labels = make_batch(num_labels, problem_type)
+    out = model(input_ids=ids, token_type_ids=types, attention_mask=mask, labels=labels)
+    out.loss.backward()
+    grads = {n: p.grad.detach().clone().contiguous() for n, p in model.named_parameters()}
+    save_file(grads, str(folder / "gradients.safetensors"))
+    expected = {
+        "problem_type": problem_type,
+        "ids": unpadded(ids, LENGTHS),
+        "type_ids": unpadded(types, LENGTHS),
+        "labels": labels.tolist(),
+        "loss": out.loss.item(),
+        "logits": out.logits.detach().tolist(),
+    }
+    if name == "cls-single":
+        expected["adamw"] = adamw_steps(num_labels, problem_type, folder)
+    (folder / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+    print(f"{name}: loss {out.loss.item():.6f}, {len(grads)} gradients")
+
+
+def adamw_steps(num_labels, problem_type, folder):
+    """HF Trainer's optimizer recipe, 3 steps on the batch; returns the settings and trace."""
+    model = make_model(num_labels, problem_type)
+    ids, types, mask, labels = make_batch(num_labels, problem_type)
+    decay = set(Trainer.get_decay_parameter_names(None, model))
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if n in decay], "weight_decay": ADAMW["weight_decay"]},
+        {"params": [p for n, p in model.named_parameters() if n not in decay], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=ADAMW["learning_rate"], betas=ADAMW["betas"], eps=ADAMW["eps"])
+    scheduler = get_linear_schedule_with_warmup(optimizer, ADAMW["warmup_steps"], ADAMW["total_steps"])
+    trace = []
+    for _ in range(ADAMW["steps"]):
+        optimizer.zero_grad()
+        loss = model(input_ids=ids, token_type_ids=types, attention_mask=mask, labels=labels).loss
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), ADAMW["max_grad_norm"])
+        lr = scheduler.get_last_lr()[0]
+        optimizer.step()
+        scheduler.step()
+        trace.append({"loss": loss.item(), "grad_norm": norm.item(), "learning_rate": lr})
+    # The test is only worth something if clipping and both schedule phases happened.
+    assert any(t["grad_norm"] > ADAMW["max_grad_norm"] for t in trace), trace
+    save_file({n: p.detach().clone().contiguous() for n, p in model.named_parameters()},
+              str(folder / "adamw.safetensors"))
+    return {**{k: (list(v) if isinstance(v, tuple) else v) for k, v in ADAMW.items()},
+            "no_decay": sorted(n for n, _ in model.named_parameters() if n not in decay),
+            "trace": trace}
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    write_case("cls-single", 3, "single_label_classification")
+    write_case("cls-multilabel", 3, "multi_label_classification")
+    write_case("regression", 1, "regression")
+
+
+if __name__ == "__main__":
+    main()

@@ -18,7 +18,8 @@ Tests/Goldens/families/<family>.json holds:
              strategy), question-answering and fill-mask pipeline outputs, as in
              scripts/goldens_heads.py.
 
-Extra rows cover XLM-RoBERTa (model_type xlm-roberta), DistilBERT with sinusoidal positions (stored, and absent from the checkpoint
+Extra rows cover XLM-RoBERTa (model_type xlm-roberta, every head, with XLM-R's Unigram tokenizer
+converted from the SentencePiece model that sentencepiece's PyPI sdist ships), DistilBERT with sinusoidal positions (stored, and absent from the checkpoint
 so that transformers computes them at load) and a FinBERT-style BERT checkpoint (its own cased
 vocab.txt, labels positive/negative/neutral).
 
@@ -44,7 +45,8 @@ from transformers import (
     ElectraForTokenClassification, ElectraModel, ElectraTokenizerFast,
     RobertaConfig, RobertaForMaskedLM, RobertaForQuestionAnswering, RobertaForSequenceClassification,
     RobertaForTokenClassification, RobertaTokenizerFast,
-    XLMRobertaConfig, XLMRobertaForSequenceClassification,
+    XLMRobertaConfig, XLMRobertaForMaskedLM, XLMRobertaForQuestionAnswering, XLMRobertaForSequenceClassification,
+    XLMRobertaForTokenClassification,
     pipeline,
 )
 
@@ -134,6 +136,39 @@ def bpe_tokenizer(folder: Path):
     return tok
 
 
+SPM_SDIST = "sentencepiece==0.2.1"
+_spm_model = []
+
+
+def sentencepiece_test_model() -> Path:
+    """A real SentencePiece Unigram model from PyPI: test/test_model.model of the sentencepiece
+    0.2.1 sdist (1000 pieces trained by sentencepiece on botchan.txt, nmt_nfkc normalization).
+    There is no model hub here, so XLM-R's own 250k-piece model is not reachable; this one goes
+    through the same converter (XLMRobertaTokenizerFast) into XLM-R's tokenizer.json."""
+    if not _spm_model:
+        import subprocess, sys, tarfile, tempfile
+        tmp = Path(tempfile.mkdtemp(prefix="spm-sdist-"))
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q",
+                        "-d", str(tmp), SPM_SDIST], check=True)
+        archive = next(tmp.glob("sentencepiece-*.tar.gz"))
+        with tarfile.open(archive) as tar:
+            member = next(m for m in tar.getmembers() if m.name.endswith("/test/test_model.model"))
+            (tmp / "test_model.model").write_bytes(tar.extractfile(member).read())
+        _spm_model.append(tmp / "test_model.model")
+    return _spm_model[0]
+
+
+def unigram_tokenizer(folder: Path):
+    """XLM-R's tokenizer (XLMRobertaTokenizerFast: Precompiled nmt_nfkc normalizer, Metaspace,
+    fairseq ids <s>=0 <pad>=1 </s>=2 <unk>=3, <mask> last) over sentencepiece's Unigram test model."""
+    from transformers import XLMRobertaTokenizerFast
+    folder.mkdir(parents=True, exist_ok=True)
+    tok = XLMRobertaTokenizerFast(vocab_file=str(sentencepiece_test_model()), model_max_length=MAX_POS - 2)
+    tok.save_pretrained(str(folder))
+    (folder / "sentencepiece.bpe.model").unlink()  # tokenizer.json is what BertBLAS and AutoTokenizer read
+    return tok
+
+
 def distilbert_config(vocab, **kw):
     return DistilBertConfig(vocab_size=vocab, dim=HIDDEN, n_layers=LAYERS, n_heads=HEADS, hidden_dim=INTER,
                             max_position_embeddings=MAX_POS, activation="gelu", initializer_range=0.3, **kw)
@@ -183,10 +218,12 @@ TABLE = {
                     cls=RobertaForSequenceClassification, ner=RobertaForTokenClassification,
                     qa=RobertaForQuestionAnswering, mlm=RobertaForMaskedLM, seed=1400,
                     labels=["NEGATIVE", "POSITIVE"], heads=["cls", "ner", "qa", "mlm"]),
-    # XLM-RoBERTa: RoBERTa's model under its own model_type (its Unigram tokenizer is stood in for
-    # by the byte-level BPE here; the goldens that matter are the hidden state and head from ids).
-    "xlm-roberta": dict(config=xlm_roberta_config, tokenizer=bpe_tokenizer, cls=XLMRobertaForSequenceClassification,
-                        seed=1600, labels=["NEGATIVE", "NEUTRAL", "POSITIVE"], heads=["cls"]),
+    # XLM-RoBERTa: RoBERTa's model under its own model_type, with XLM-R's Unigram tokenizer
+    # (a real SentencePiece model from PyPI, see sentencepiece_test_model), every head end to end.
+    "xlm-roberta": dict(config=xlm_roberta_config, tokenizer=unigram_tokenizer, cls=XLMRobertaForSequenceClassification,
+                        ner=XLMRobertaForTokenClassification, qa=XLMRobertaForQuestionAnswering,
+                        mlm=XLMRobertaForMaskedLM, seed=1600, labels=["NEGATIVE", "NEUTRAL", "POSITIVE"],
+                        heads=["cls", "ner", "qa", "mlm"], share_tokenizer=True),
     # FinBERT-style: a plain BERT checkpoint with its own cased vocab.txt and ProsusAI/finbert's labels.
     "finbert": dict(config=bert_config, tokenizer=lambda f: wordpiece_tokenizer(BertTokenizerFast, f, cased=True),
                     cls=BertForSequenceClassification, seed=1500,
@@ -350,6 +387,13 @@ def build_family(family, spec):
                      "logits": logits_golden(model, head, tok),
                      "pipelines": pipeline_golden(model, head, tok, FINBERT_TEXTS if family == "finbert" else TEXTS)}
         golden["checkpoints"][name] = entry
+        first = MODELS / f"{family}-{spec['heads'][0]}"
+        if spec.get("share_tokenizer") and folder != first:
+            # The same 380 kB tokenizer.json (its Precompiled charsmap) once: later heads link to it.
+            target = first / "tokenizer.json"
+            assert (folder / "tokenizer.json").read_bytes() == target.read_bytes()
+            (folder / "tokenizer.json").unlink()
+            (folder / "tokenizer.json").symlink_to(Path("..") / first.name / "tokenizer.json")
         print(f"{name}: vocab {vocab}, {type(model).__name__}, missing {info['missing_keys']}")
     path = OUT / f"{family}.json"
     path.write_text(json.dumps(golden, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -80,10 +80,35 @@ struct TokenRows {
 /// Turns per-token logits into entities exactly as transformers' token-classification pipeline.
 ///
 /// Reference: transformers v4.57.1 `src/transformers/pipelines/token_classification.py`
-/// (`gather_pre_entities`, `aggregate`, `aggregate_words`, `group_entities`).
+/// (`gather_pre_entities`, `aggregate`, `aggregate_words`, `group_entities`). Words and groups are
+/// rendered by the tokenizer's decoder, as `convert_tokens_to_string` of a fast tokenizer; a group
+/// of words decodes the already-decoded words once more, as transformers does (so byte-level BPE
+/// turns "Zürich" into "Z\u{FFFD}rich" there, exactly as the pipeline).
 struct EntityDecoder {
     let labels: [String]
     let unknownId: Int?
+    /// The tokenizer's decoder: it renders an entity's tokens as transformers'
+    /// `convert_tokens_to_string` (" Smith" from byte-level BPE's "ĠSmith", "smith" from WordPiece).
+    let decoder: TokenDecoder
+    /// True when the tokenizer marks continuations with a prefix (WordPiece's `##`): a token is then
+    /// a sub-word exactly when its text differs in length from its span. Otherwise (byte-level BPE,
+    /// Unigram) transformers falls back to "no space before the token's start".
+    let wordAware: Bool
+
+    /// A decoder for a tokenizer's labels and rendering (WordPiece's by default).
+    init(labels: [String], unknownId: Int?, decoder: TokenDecoder = .wordPiece(prefix: "##", cleanup: true),
+         wordAware: Bool = true) {
+        self.labels = labels
+        self.unknownId = unknownId
+        self.decoder = decoder
+        self.wordAware = wordAware
+    }
+
+    /// The decoding of `tokenizer`'s encodings.
+    init(labels: [String], tokenizer: Tokenizer) {
+        self.init(labels: labels, unknownId: Int(tokenizer.specialTokens.unk), decoder: tokenizer.decoder,
+                  wordAware: tokenizer.hasContinuingSubwordPrefix)
+    }
 
     private struct PreEntity {
         var word: String
@@ -120,9 +145,16 @@ struct EntityDecoder {
             let (start, end) = rows.offsets[t]
             let reference = source.slice(start, end)
             var word = rows.tokens[t]
-            // The tokenizer is word-aware (WordPiece), so a token is a sub-word exactly when its
-            // text differs in length from the span it covers ("##ing" vs "ing").
-            var isSubword = word.unicodeScalars.count != reference.unicodeScalars.count
+            var isSubword: Bool
+            if wordAware {
+                // WordPiece: a token is a sub-word exactly when its text differs in length from
+                // the span it covers ("##ing" vs "ing").
+                isSubword = word.unicodeScalars.count != reference.unicodeScalars.count
+            } else {
+                // transformers' fallback for tokenizers that do not know words: a sub-word starts
+                // after the text's start with no U+0020 in text[start-1 ..< start+1].
+                isSubword = start > 0 && !source.slice(start - 1, start + 1).unicodeScalars.contains(" ")
+            }
             if let unknownId, rows.ids[t] == unknownId {
                 word = reference
                 isSubword = false
@@ -164,7 +196,7 @@ struct EntityDecoder {
     }
 
     private func aggregateWord(_ group: [PreEntity], _ strategy: AggregationStrategy) -> Tagged {
-        let word = WordPieceText.join(group.map(\.word))
+        let word = decoder.decode(group.map(\.word))
         var label = labels[0]
         var score: Float = 0
         switch strategy {
@@ -217,7 +249,7 @@ struct EntityDecoder {
             var sum: Float = 0
             for t in current { sum += t.score }
             groups.append(Entity(label: type, score: sum / Float(current.count), index: nil,
-                                 word: WordPieceText.join(current.map(\.word)),
+                                 word: decoder.decode(current.map(\.word)),
                                  start: first.start, end: last.end))
         }
         for t in tagged {

@@ -77,39 +77,3 @@ struct CodePointText {
         return String(view)
     }
 }
-
-/// Joins WordPiece tokens back into text as the `tokenizers` WordPiece decoder does
-/// (`convert_tokens_to_string` in transformers): `##` pieces glue to the previous token, other
-/// tokens get a leading space, and each token has the decoder's cleanup applied on its own
-/// (" ." → ".", " n't" → "n't", ...).
-///
-/// Reference: huggingface/tokenizers `tokenizers/src/decoders/wordpiece.rs` (v0.22, `decode_chain`).
-enum WordPieceText {
-    static func join(_ tokens: [String], prefix: String = "##", cleanup: Bool = true) -> String {
-        var out = ""
-        for (i, token) in tokens.enumerated() {
-            var piece = token
-            if i != 0 {
-                if piece.hasPrefix(prefix) {
-                    piece = String(piece.dropFirst(prefix.count))
-                } else {
-                    piece = " " + piece
-                }
-            }
-            if cleanup { piece = Self.cleanup(piece) }
-            out += piece
-        }
-        return out
-    }
-
-    /// The WordPiece decoder's cleanup of tokenization artifacts, in its order.
-    static func cleanup(_ text: String) -> String {
-        var s = text
-        for (from, to) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"),
-                           (" n't", "n't"), (" 'm", "'m"), (" do not", " don't"), (" 's", "'s"),
-                           (" 've", "'ve"), (" 're", "'re")] where s.contains(from) {
-            s = s.replacingOccurrences(of: from, with: to)
-        }
-        return s
-    }
-}

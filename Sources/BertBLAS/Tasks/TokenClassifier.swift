@@ -58,7 +58,7 @@ public final class TokenClassifier: EncoderTask {
         let rows = TokenRows(ids: encoding.ids.map(Int.init), tokens: encoding.tokens,
                              offsets: encoding.offsets.map { ($0.start, $0.end) },
                              special: encoding.specialTokensMask.map { $0 != 0 })
-        return EntityDecoder(labels: labels, unknownId: Int(model.tokenizer.specialTokens.unk))
+        return EntityDecoder(labels: labels, tokenizer: model.tokenizer)
             .decode(logits: partials[0], rows: rows, text: input.text, strategy: input.aggregation,
                     ignoreLabels: input.ignoreLabels)
     }

@@ -202,8 +202,18 @@ public final class Tokenizer: Sendable {
         tokens.map { vocabulary.id($0) ?? specialTokens.unk }
     }
 
-    /// True when `id` continues the word of the token before it (a `##` piece). Whole-word
-    /// masking groups a token with the continuation pieces that follow it.
+    /// The decoder alone on token strings, as transformers' `convert_tokens_to_string` for a fast
+    /// tokenizer (no `clean_up_tokenization_spaces`): `["ĠSmith"]` → `" Smith"` for byte-level BPE,
+    /// `["mic", "##ro"]` → `"micro"` for WordPiece.
+    public func convertTokensToString(_ tokens: [String]) -> String { decoder.decode(tokens) }
+
+    /// True when the model marks word continuations with a prefix (WordPiece's `##`), i.e.
+    /// tokenizers' `model.continuing_subword_prefix` is set; false for byte-level BPE and Unigram.
+    public var hasContinuingSubwordPrefix: Bool { !vocabulary.continuationPrefix.isEmpty }
+
+    /// True when `id` continues the word of the token before it: a `##` piece (WordPiece), or a
+    /// token without the leading space mark (`Ġ` byte-level BPE, `▁` Unigram). Whole-word masking
+    /// groups a token with the continuation pieces that follow it.
     public func isContinuation(_ id: Int32) -> Bool { vocabulary.isContinuation(id) }
 
     @inline(__always)

@@ -58,7 +58,7 @@ import Testing
         #expect(metrics["count"] as? Int == cases.count)
     }
 
-    @Test(arguments: ["distilbert-ner", "electra-ner", "roberta-ner"])
+    @Test(arguments: ["distilbert-ner", "electra-ner", "roberta-ner", "xlm-roberta-ner"])
     func ner(name: String) throws {
         let cases = try FamilyGoldens.pipelines(name)
         let out = try Self.run(["ner", "--model", FamilyGoldens.model(name).path, "--aggregation", "simple"],
@@ -69,6 +69,7 @@ import Testing
             let got = (line as? [[String: Any]]) ?? []
             let want = (c.object("results")["simple"] as? [[String: Any]]) ?? []
             #expect(got.map { $0.string("entity_group") } == want.map { $0.string("entity_group") }, "\(name)")
+            #expect(got.map { $0.string("word") } == want.map { $0.string("word") }, "\(name)")
             #expect(got.map { $0.int("start") } == want.map { $0.int("start") } && got.map { $0.int("end") } == want.map { $0.int("end") })
             for (g, w) in zip(got, want) { #expect(abs(g.double("score") - w.double("score")) < 1e-4) }
             compared += want.count
@@ -76,7 +77,7 @@ import Testing
         #expect(compared > 0)
     }
 
-    @Test(arguments: ["distilbert-qa", "electra-qa", "roberta-qa"])
+    @Test(arguments: ["distilbert-qa", "electra-qa", "roberta-qa", "xlm-roberta-qa"])
     func qa(name: String) throws {
         let c = try #require(try FamilyGoldens.pipelines(name).first { $0.string("name") == "default" })
         let out = try Self.run(["qa", "--model", FamilyGoldens.model(name).path, "--question", c.string("question")],
@@ -88,7 +89,7 @@ import Testing
         for (g, w) in zip(got, want) { #expect(abs(g.double("score") - w.double("score")) < 1e-4) }
     }
 
-    @Test(arguments: ["distilbert-mlm", "electra-mlm", "roberta-mlm"])
+    @Test(arguments: ["distilbert-mlm", "electra-mlm", "roberta-mlm", "xlm-roberta-mlm"])
     func fillMask(name: String) throws {
         let c = try #require(try FamilyGoldens.pipelines(name).first { $0.string("name") == "one_mask" })
         let out = try Self.run(["fill-mask", "--model", FamilyGoldens.model(name).path], stdin: c.string("text") + "\n")
@@ -101,7 +102,7 @@ import Testing
 
     /// `bert embed` (mean pooling, no sentence-transformers files) equals the mean of
     /// transformers' last hidden state over each text's tokens.
-    @Test(arguments: ["distilbert-cls", "electra-cls", "roberta-cls", "finbert-cls"])
+    @Test(arguments: ["distilbert-cls", "electra-cls", "roberta-cls", "xlm-roberta-cls", "finbert-cls"])
     func embed(name: String) throws {
         let hidden = try #require(try FamilyGoldens.checkpoint(name).hidden)
         let texts = hidden.texts
@@ -118,7 +119,7 @@ import Testing
     }
 
     /// `bert train-head` on a family's encoder, then `bert classify` with the head folder.
-    @Test(arguments: ["distilbert-cls", "electra-cls", "roberta-cls", "finbert-cls"])
+    @Test(arguments: ["distilbert-cls", "electra-cls", "roberta-cls", "xlm-roberta-cls", "finbert-cls"])
     func trainHead(name: String) throws {
         let dir = try Self.temp("train-\(name)")
         let data = dir.appendingPathComponent("train.tsv")

@@ -13,13 +13,13 @@ enum FamilyGoldens {
     /// Every head checkpoint, for the from-ids head tests.
     static let heads = ["distilbert-cls", "distilbert-ner", "distilbert-qa", "distilbert-mlm", "distilbert-sinusoidal-cls",
                         "electra-cls", "electra-ner", "electra-qa", "electra-mlm",
-                        "roberta-cls", "roberta-ner", "roberta-qa", "roberta-mlm", "xlm-roberta-cls", "finbert-cls"]
+                        "roberta-cls", "roberta-ner", "roberta-qa", "roberta-mlm",
+                        "xlm-roberta-cls", "xlm-roberta-ner", "xlm-roberta-qa", "xlm-roberta-mlm", "finbert-cls"]
     /// The head checkpoints for the whole-pipeline tests (tokenizer → encoder → head → decoding).
-    /// Not yet `roberta-ner`: the token-classification decoding joins words and finds sub-words
-    /// the WordPiece way, while transformers uses the tokenizer's decoder (" Smith", not "ĠSmith")
-    /// and, for a tokenizer without a continuing-subword prefix (byte-level BPE), its
-    /// "no space before the token" heuristic.
-    static let pipelines = heads.filter { $0 != "roberta-ner" }
+    /// The `xlm-roberta-*` checkpoints read XLM-R's Unigram tokenizer.json (a real SentencePiece
+    /// model, see scripts/goldens_families.py). `roberta-ner` checks the byte-level BPE entity words (the decoder's " Smith") and
+    /// transformers' sub-word fallback for tokenizers without a continuing-subword prefix.
+    static let pipelines = heads
 
     /// The last hidden state (and pooler output when the family has a pooler) of a padded batch.
     struct Hidden: Decodable {

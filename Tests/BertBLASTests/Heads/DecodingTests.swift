@@ -92,9 +92,11 @@ import Testing
         #expect(compared >= 4 * 15 * 2)
     }
 
+    /// Entity words are joined by the tokenizer's decoder (WordPiece's here, as BERT's tokenizer.json).
     @Test func wordPieceJoinFollowsTheDecoder() {
-        #expect(WordPieceText.join(["##ing"]) == "##ing")
-        #expect(WordPieceText.join(["hello", "##ing", ",", "world", "'", "s", "do", "n't", "[UNK]", "."])
+        let decoder = TokenDecoder.wordPiece(prefix: "##", cleanup: true)
+        #expect(decoder.decode(["##ing"]) == "##ing")
+        #expect(decoder.decode(["hello", "##ing", ",", "world", "'", "s", "do", "n't", "[UNK]", "."])
                 == "helloing, world ' s don't [UNK].")
     }
 }

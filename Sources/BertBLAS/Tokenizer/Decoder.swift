@@ -10,6 +10,17 @@ enum TokenDecoder: Sendable {
     /// the pre-tokenizer prepended (unless `prependScheme` is never).
     case metaspace(replacement: String, stripFirstSpace: Bool)
 
+    /// The mark a word's first token starts with, when this decoder turns it back into a space:
+    /// the byte-level image of U+0020 (`Ġ`), or the Metaspace replacement (`▁`); empty for WordPiece,
+    /// whose words are marked on their continuations (`##`) instead.
+    var wordStartMarker: String {
+        switch self {
+        case .wordPiece: return ""
+        case .byteLevel: return Unicode.Scalar(ByteLevel.scalarOfByte[0x20]).map { String(Character($0)) } ?? ""
+        case .metaspace(let replacement, _): return replacement
+        }
+    }
+
     /// Decodes token strings, as `Decoder::decode`.
     func decode(_ tokens: [String]) -> String {
         switch self {

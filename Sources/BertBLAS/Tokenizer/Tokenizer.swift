@@ -79,7 +79,13 @@ public final class Tokenizer: Sendable {
             entries.append((a.content, a.id))
             known.insert(a.id)
         }
-        let vocabulary = Vocabulary(entries, continuationPrefix: def.continuationPrefix)
+        // Without a continuation prefix, words are marked at their start by the decoder's space (Ġ, ▁).
+        // Added tokens start words, except the unknown token: the model emits it inside words
+        // ("caf<unk>"), and tokenizers' word ids keep it in the word it came from.
+        let unkIds = Set(entries.filter { $0.0 == def.unkToken }.map(\.1))
+        let vocabulary = Vocabulary(entries, continuationPrefix: def.continuationPrefix,
+                                    wordStartMarker: def.continuationPrefix.isEmpty ? def.decoder.wordStartMarker : "",
+                                    wordStarts: Set(def.addedTokens.map(\.id)).subtracting(unkIds))
         let file = def.vocabularyFile
         func require(_ name: String, _ what: String) throws -> Int32 {
             guard let id = vocabulary.id(name) else {

@@ -13,6 +13,9 @@ public struct Vocabulary: Sendable {
 
     /// The continuation prefix of WordPiece pieces, `##` for BERT.
     public let continuationPrefix: String
+    /// For a model without a continuation prefix: the mark a word's first token starts with, the
+    /// byte-level space `Ġ` (byte-level BPE) or the Metaspace replacement `▁` (Unigram); empty otherwise.
+    public let wordStartMarker: String
 
     /// Token string per id (empty for ids that no token uses; see `hasToken`).
     let tokens: [String]
@@ -29,7 +32,8 @@ public struct Vocabulary: Sendable {
     /// WordPiece never tries a longer candidate than can match.
     let maxTokenBytes: Int
     let maxContinuationBytes: Int
-    /// Whether each id is a continuation piece (starts with the prefix).
+    /// Whether each id continues a word: it starts with the prefix, or (with a word-start marker)
+    /// it is a model token that does not start with the marker.
     let continuation: [Bool]
 
     /// Builds a vocabulary from `(token, id)` pairs.
@@ -37,7 +41,12 @@ public struct Vocabulary: Sendable {
     /// - Parameters:
     ///   - entries: tokens with their ids; ids must be non-negative. Later duplicates of a token win.
     ///   - continuationPrefix: the WordPiece continuation prefix (default `##`).
-    public init(_ entries: [(String, Int32)], continuationPrefix: String = "##") {
+    ///   - wordStartMarker: used only when `continuationPrefix` is empty: a token that does not
+    ///     start with it continues the word before it (`Ġ` for byte-level BPE, `▁` for Metaspace).
+    ///     Default empty: no token is a continuation.
+    ///   - wordStarts: ids that never continue a word whatever their string (added and special tokens).
+    public init(_ entries: [(String, Int32)], continuationPrefix: String = "##", wordStartMarker: String = "",
+                wordStarts: Set<Int32> = []) {
         let count = Int((entries.map(\.1).max() ?? -1) + 1)
         var tokens = [String](repeating: "", count: count)
         var hasToken = [Bool](repeating: false, count: count)
@@ -78,8 +87,17 @@ public struct Vocabulary: Sendable {
                 }
             }
         }
+        // fairseq's is_beginning_of_word for byte-level BPE and SentencePiece: a word's first token
+        // carries the space (Ġ / ▁), every other token continues the word before it.
+        let marker = Array(wordStartMarker.utf8)
+        if prefix.isEmpty && !marker.isEmpty {
+            for id in 0 ..< count where hasToken[id] && !wordStarts.contains(Int32(id)) {
+                isCont[id] = !tokens[id].utf8.starts(with: marker)
+            }
+        }
         self.count = count
         self.continuationPrefix = continuationPrefix
+        self.wordStartMarker = prefix.isEmpty ? wordStartMarker : ""
         self.tokens = tokens
         self.hasToken = hasToken
         self.bytes = bytes
@@ -104,8 +122,10 @@ public struct Vocabulary: Sendable {
         return tokens[Int(id)]
     }
 
-    /// True when `id` is a continuation piece (its token starts with `continuationPrefix`, e.g.
-    /// `##ing`): such a token continues the word of the token before it. Used for whole-word masking.
+    /// True when `id` continues the word of the token before it: a WordPiece continuation piece
+    /// (its token starts with `continuationPrefix`, e.g. `##ing`), or, with a `wordStartMarker`, a
+    /// model token that does not start with it (`ing` after `Ġread`; `Ġ`/`▁` tokens and added tokens
+    /// start words). Used for whole-word masking.
     public func isContinuation(_ id: Int32) -> Bool {
         guard id >= 0, Int(id) < count else { return false }
         return continuation[Int(id)]

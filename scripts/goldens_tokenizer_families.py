@@ -16,6 +16,8 @@ transformers saves the real ones:
                  pre-tokenizer (prepend_scheme always), XLM-R template (tokenizer.json only)
   unigram_nfkc/  that Unigram model with the older layout many hub folders still have: an NFKC
                  normalizer and Sequence[WhitespaceSplit, Metaspace(add_prefix_space)]
+  unigram_bytes/ that Unigram model with byte_fallback and the 256 <0xXX> pieces, NFKC normalizer
+                 (tokenizer.json only)
 
 For each family of FAMILIES, `<family>_single.jsonl` (every corpus line), `<family>_fuzz.jsonl`
 (random strings glued from tricky pieces, single and paired) and, for the main families,
@@ -122,6 +124,21 @@ def build_unigram_nfkc(out, train, tmp):
         json.dump(j, f, ensure_ascii=False)
 
 
+def build_unigram_bytes(out, train, tmp):
+    """xlmr_unigram's model with byte_fallback: the 256 `<0xXX>` pieces appended to its vocabulary
+    (scored below every other piece), so characters outside it become their UTF-8 bytes, not <unk>."""
+    with open(os.path.join(OUT, "xlmr_unigram", "tokenizer.json"), encoding="utf-8") as f:
+        j = json.load(f)
+    vocab = j["model"]["vocab"]
+    floor = min(score for _, score in vocab) - 1.0
+    vocab += [[f"<0x{b:02X}>", floor] for b in range(256)]
+    j["model"]["byte_fallback"] = True
+    j["normalizer"] = {"type": "NFKC"}  # not the Precompiled charsmap: it would add 240 kB here
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
+        json.dump(j, f, ensure_ascii=False)
+
+
 # name → (builder, which goldens). A builder writes the family's folder under --out; the variants
 # of a family get the corpus and fuzz goldens, the main ones the truncation cases too.
 FAMILIES = {
@@ -129,6 +146,7 @@ FAMILIES = {
     "roberta_prefix": (build_roberta_prefix, ("single", "fuzz")),
     "xlmr_unigram": (build_xlmr, ("single", "fuzz", "pairs", "decode")),
     "unigram_nfkc": (build_unigram_nfkc, ("single", "fuzz")),
+    "unigram_bytes": (build_unigram_bytes, ("single", "fuzz")),
 }
 
 FUZZ_PIECES = [

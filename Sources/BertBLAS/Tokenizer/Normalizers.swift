@@ -177,15 +177,37 @@ enum NormalizerStep: Sendable {
         t.transform(items)
     }
 
-    /// The primary composite of two scalars, if any (Foundation NFC of the pair).
+    /// The primary composite of two scalars, if any: Hangul by the Unicode algorithm, the others
+    /// from Foundation's NFC of the pair, kept only when it is canonically equivalent to the pair.
+    /// Both guards are needed on Linux, where Foundation's NFC leaves LV + T (`하` + `ᆫ`) apart
+    /// and composes a supplementary scalar by its low 16 bits (tag `U+E0041` + `U+0301` → `Á`);
+    /// the byte-fallback goldens (unigram_bytes) caught both.
     static func compose(_ a: UInt32, _ b: UInt32) -> UInt32? {
+        if let hangul = composeHangul(a, b) { return hangul }
         guard let sa = Unicode.Scalar(a), let sb = Unicode.Scalar(b) else { return nil }
         var pair = String.UnicodeScalarView()
         pair.append(sa)
         pair.append(sb)
         let c = String(pair).precomposedStringWithCanonicalMapping.unicodeScalars
-        guard c.count == 1, let v = c.first?.value, v != a else { return nil }
+        guard c.count == 1, let v = c.first?.value, v != a, let composite = c.first else { return nil }
+        let decomposed = String(Character(composite)).decomposedStringWithCanonicalMapping.unicodeScalars
+        guard decomposed.elementsEqual(String(pair).decomposedStringWithCanonicalMapping.unicodeScalars) else { return nil }
         return v
+    }
+
+    /// Hangul syllable composition (Unicode 3.12): L + V → LV, LV + T → LVT.
+    static func composeHangul(_ a: UInt32, _ b: UInt32) -> UInt32? {
+        let sBase: UInt32 = 0xAC00, lBase: UInt32 = 0x1100, vBase: UInt32 = 0x1161, tBase: UInt32 = 0x11A7
+        let lCount: UInt32 = 19, vCount: UInt32 = 21, tCount: UInt32 = 28
+        let sCount = lCount * vCount * tCount
+        if (lBase ..< lBase + lCount).contains(a) && (vBase ..< vBase + vCount).contains(b) {
+            return sBase + ((a - lBase) * vCount + (b - vBase)) * tCount
+        }
+        if (sBase ..< sBase + sCount).contains(a) && (a - sBase) % tCount == 0
+            && (tBase + 1 ..< tBase + tCount).contains(b) {
+            return a + (b - tBase)
+        }
+        return nil
     }
 
     /// tokenizers `normalizers/precompiled.rs` `replace`: the new characters replace the old ones

@@ -122,7 +122,8 @@ public final class PretrainingScorer: EncoderTask {
     /// Checks one example before it goes into a batch.
     ///
     /// - Throws: `BertError.invalidInput` naming the field: empty ids, arrays of different
-    ///   lengths, an id or label outside the vocabulary, a type id outside `type_vocab_size`, a
+    ///   lengths, an id or label outside the vocabulary, a type id outside `type_vocab_size` (for a
+    ///   family that reads type ids; DistilBERT and RoBERTa ignore them, as their forward pass does), a
     ///   sequence longer than `max_position_embeddings`, an NSP label other than 0 or 1.
     public func validate(_ example: ScoringExample) throws {
         let n = example.inputIds.count
@@ -145,7 +146,10 @@ public final class PretrainingScorer: EncoderTask {
             guard types.count == n else {
                 throw BertError(.invalidInput, "token_type_ids has \(types.count) entries for \(n) input_ids")
             }
-            if let bad = types.first(where: { $0 < 0 || Int($0) >= config.typeVocabSize }) {
+            // A family that reads no type ids (DistilBERT: type_vocab_size 0; RoBERTa) ignores them
+            // in the forward pass, so only a family that reads them checks their range.
+            if config.readsTokenTypeIds && config.hasTokenTypes,
+               let bad = types.first(where: { $0 < 0 || Int($0) >= config.typeVocabSize }) {
                 throw BertError(.invalidInput, "token_type_ids: \(bad) is outside type_vocab_size \(config.typeVocabSize)")
             }
         }

@@ -134,6 +134,32 @@ import Testing
         }
     }
 
+    /// PretrainingScorer on DistilBERT (type_vocab_size 0): a pair example's type ids are ignored,
+    /// as the forward pass ignores them, and the loss is the cross-entropy of transformers' MLM
+    /// logits; a family that reads type ids (ELECTRA) still rejects one outside its table.
+    @Test func pretrainingScorerOnAFamilyWithoutTokenTypes() throws {
+        let c = try #require(try FamilyGoldens.checkpoint("distilbert-mlm").logits.first)
+        let p = try #require(c.mask_position)
+        let logits = try #require(c.logits).values.map(Double.init)
+        let target = logits.count / 3
+        let peak = logits.max() ?? 0
+        let expected = peak + log(logits.reduce(0) { $0 + exp($1 - peak) }) - logits[target]
+        var labels = [Int32](repeating: MLMMasker.ignoreLabel, count: c.input_ids.count)
+        labels[p] = Int32(target)
+        let types = c.input_ids.indices.map { Int32($0 < c.input_ids.count / 2 ? 0 : 1) }
+        let scorer = try PretrainingScorer(directory: FamilyGoldens.model("distilbert-mlm"))
+        let scores = try scorer.score([ScoringExample(inputIds: c.input_ids, tokenTypeIds: types, labels: labels),
+                                       ScoringExample(inputIds: c.input_ids, labels: labels)])
+        #expect(scores.count == 2 && scores[0].maskedTokens == 1)
+        #expect(abs(scores[0].mlmLossSum - expected) < 1e-3, "\(scores[0].mlmLossSum) vs transformers \(expected)")
+        #expect(abs(scores[0].mlmLossSum - scores[1].mlmLossSum) < 1e-6)
+
+        let electra = try PretrainingScorer(directory: FamilyGoldens.model("electra-mlm"))
+        let bad = ScoringExample(inputIds: c.input_ids, tokenTypeIds: types.map { $0 * 2 }, labels: labels)
+        let error = #expect(throws: BertError.self) { try electra.score([bad]) }
+        #expect(error?.message.contains("type_vocab_size 2") == true, "\(error?.message ?? "")")
+    }
+
     /// The HF class named in a wrong-checkpoint error is the family's, with every tensor tried.
     @Test func wrongCheckpointNamesTheFamilyClass() throws {
         let error = #expect(throws: BertError.self) { try QuestionAnswerer(directory: FamilyGoldens.model("distilbert-cls")) }

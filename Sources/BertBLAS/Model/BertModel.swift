@@ -147,6 +147,31 @@ public final class BertModel: Sendable {
 }
 
 extension BertModel {
+    /// Real tokens of an encoding: its length before right padding (attention mask 0).
+    public static func realTokens(_ encoding: Encoding) -> Int {
+        let mask = encoding.attentionMask
+        if mask.count == encoding.ids.count, let firstPad = mask.firstIndex(of: 0) { return firstPad }
+        return encoding.ids.count
+    }
+
+    /// The one check of a sequence's length, for every caller that batches encodings (the direct
+    /// task loop and the batching engine): at least one real token, at most the model's positions.
+    /// - Parameters:
+    ///   - encoding: tokenizer output, padded or not.
+    ///   - input: the 0-based index of the caller's input it came from, named in the error.
+    /// - Returns: its real token count.
+    /// - Throws: `BertError.invalidInput` naming the input, the count and the model's positions.
+    public func checkFits(_ encoding: Encoding, input: Int) throws -> Int {
+        let count = Self.realTokens(encoding)
+        guard count >= 1 else {
+            throw BertError(.invalidInput, "input \(input + 1): a sequence has no tokens")
+        }
+        guard count <= config.maxSequenceLength else {
+            throw BertError(.invalidInput, "input \(input + 1): a sequence of \(count) tokens exceeds the model's \(config.maxSequenceLength) positions")
+        }
+        return count
+    }
+
     /// Runs the encoder on tokenizer output.
     ///
     /// Padding added by the tokenizer (`attentionMask` 0 at the end) is dropped: each encoding
@@ -163,13 +188,9 @@ extension BertModel {
         ids.reserveCapacity(batch.count)
         typeIds.reserveCapacity(batch.count)
         for (b, encoding) in batch.enumerated() {
-            let mask = encoding.attentionMask
-            var length = encoding.ids.count
-            if mask.count == encoding.ids.count, let firstPad = mask.firstIndex(of: 0) {
-                guard !mask[firstPad...].contains(where: { $0 != 0 }) else {
-                    throw BertError(.invalidInput, "encoding \(b): attention mask has real tokens after padding (only right padding is supported)")
-                }
-                length = firstPad
+            let length = Self.realTokens(encoding)
+            guard length == encoding.ids.count || !encoding.attentionMask[length...].contains(where: { $0 != 0 }) else {
+                throw BertError(.invalidInput, "encoding \(b): attention mask has real tokens after padding (only right padding is supported)")
             }
             ids.append(Array(encoding.ids[0..<length]))
             typeIds.append(encoding.typeIds.count >= length ? Array(encoding.typeIds[0..<length]) : [Int32](repeating: 0, count: length))

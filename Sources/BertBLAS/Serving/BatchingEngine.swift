@@ -90,16 +90,10 @@ public final class BatchingEngine: Sendable {
             var encodings: [Encoding] = []
             var tokens: [Int] = []
             var inputOfSlot: [Int] = []
-            let positions = model.config.maxSequenceLength
             for (i, input) in inputs.enumerated() {
                 let first = encodings.count
                 for encoding in try task.encode(input) {
-                    let count = Self.realTokens(encoding)
-                    guard count >= 1, count <= positions else {
-                        throw BertError(.invalidInput, count < 1
-                            ? "input \(i + 1): a sequence has no tokens"
-                            : "input \(i + 1): a sequence of \(count) tokens exceeds the model's \(positions) positions")
-                    }
+                    let count = try model.encoder.checkFits(encoding, input: i)
                     encodings.append(encoding)
                     tokens.append(count)
                     inputOfSlot.append(i)
@@ -140,14 +134,6 @@ public final class BatchingEngine: Sendable {
     public func shutdown() async {
         queue.stop()
         await withCheckedContinuation { queue.whenWorkersExit($0) }
-    }
-
-    /// Tokens the encoder runs for `encoding`: up to its first padding position, as
-    /// `BertModel.forward(_:workspace:)` drops right padding.
-    static func realTokens(_ encoding: Encoding) -> Int {
-        let mask = encoding.attentionMask
-        if mask.count == encoding.ids.count, let firstPad = mask.firstIndex(of: 0) { return firstPad }
-        return encoding.ids.count
     }
 }
 

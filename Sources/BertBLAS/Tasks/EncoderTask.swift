@@ -60,13 +60,10 @@ extension EncoderTask {
         var failures = [(any Error)?](repeating: nil, count: inputs.count)
         var encoded = [[Encoding]](repeating: [], count: inputs.count)
         var sequences: [(input: Int, slot: Int, encoding: Encoding)] = []
-        let positions = model.config.maxSequenceLength
         for (i, input) in inputs.enumerated() {
             do {
                 let encodings = try encode(input)
-                for encoding in encodings where encoding.count == 0 || encoding.count > positions {
-                    throw BertError(.invalidInput, "the input has \(encoding.count) tokens; the model takes 1 to \(positions)")
-                }
+                for encoding in encodings { _ = try model.encoder.checkFits(encoding, input: i) }
                 encoded[i] = encodings
                 for (slot, encoding) in encodings.enumerated() { sequences.append((i, slot, encoding)) }
             } catch {
@@ -75,7 +72,7 @@ extension EncoderTask {
         }
         var partials = encoded.map { [Partial?](repeating: nil, count: $0.count) }
         if !sequences.isEmpty {
-            let longest = sequences.map(\.encoding.count).max() ?? 1
+            let longest = sequences.map { BertModel.realTokens($0.encoding) }.max() ?? 1
             let batch = min(batchSize, sequences.count)
             try model.workspaces.withWorkspace(maxBatch: batch, maxLength: longest) { workspace in
                 var first = 0

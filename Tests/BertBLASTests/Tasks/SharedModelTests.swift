@@ -29,6 +29,33 @@ import Testing
         let nspCases = try HeadGoldens.json("nsp.json").objects("cases").map {
             Pair(a: $0.string("a"), b: $0.string("b"), isNext: $0.double("is_next"))
         }
+        let reader = try QuestionAnswerer(model: LoadedModel(directory: HeadGoldens.model("qa")))
+        struct Span: Sendable, Equatable { var answer: String; var start: Int; var end: Int }
+        struct Question: Sendable {
+            var question: String; var context: String; var options: QuestionAnsweringOptions
+            var spans: [Span]; var scores: [Double]
+        }
+        let qaCases = try HeadGoldens.json("qa.json").objects("cases").map { c in
+            let p = c.object("params")
+            return Question(question: c.string("question"), context: c.string("context"),
+                            options: QuestionAnsweringOptions(
+                                maxSeqLen: p["max_seq_len"] as? Int, docStride: p["doc_stride"] as? Int,
+                                maxAnswerLen: (p["max_answer_len"] as? Int) ?? 15, topK: (p["top_k"] as? Int) ?? 1,
+                                handleImpossibleAnswer: (p["handle_impossible_answer"] as? Bool) ?? false),
+                            spans: c.objects("answers").map { Span(answer: $0.string("answer"), start: $0.int("start"), end: $0.int("end")) },
+                            scores: c.objects("answers").map { $0.double("score") })
+        }
+        try #require(qaCases.count >= 5)
+        let filler = try MaskFiller(model: LoadedModel(directory: HeadGoldens.model("mlm")))
+        struct Fill: Sendable { var text: String; var topK: Int; var targets: [Int]?; var tokens: [[Int]]; var scores: [[Double]] }
+        let fillCases = try HeadGoldens.json("fill_mask.json").objects("cases").map { c in
+            let p = c.object("params")
+            let want: [[[String: Any]]] = (c["results"] as? [[[String: Any]]]) ?? [c.objects("results")]
+            return Fill(text: c.string("text"), topK: (p["top_k"] as? Int) ?? 5,
+                        targets: try (p["targets"] as? [String]).map { try filler.targetIds($0).ids },
+                        tokens: want.map { $0.map { $0.int("token") } }, scores: want.map { $0.map { $0.double("score") } })
+        }
+        try #require(fillCases.count >= 5)
         let texts = cls.map(\.text)
         let alone = try embedder.embed(texts, batchSize: 1)
 
@@ -71,10 +98,26 @@ import Testing
                     for (g, c) in zip(got, nspCases) { #expect(abs(Double(g.isNext) - c.isNext) < tolerance) }
                     return got.count
                 }
+                group.addTask {
+                    for c in qaCases {
+                        let got = try reader.answer(question: c.question, context: c.context, options: c.options)
+                        #expect(got.map { Span(answer: $0.answer, start: $0.start, end: $0.end) } == c.spans)
+                        for (g, w) in zip(got, c.scores) { #expect(abs(g.score - w) < tolerance) }
+                    }
+                    return qaCases.count
+                }
+                group.addTask {
+                    for c in fillCases {
+                        let got = try filler.fill(c.text, topK: c.topK, targets: c.targets)
+                        #expect(got.map { $0.map(\.token) } == c.tokens)
+                        for (g, w) in zip(got.joined(), c.scores.joined()) { #expect(abs(Double(g.score) - w) < tolerance) }
+                    }
+                    return fillCases.count
+                }
             }
             for try await n in group { checked += n }
         }
-        #expect(checked == 2 * (3 * cls.count + nerCases.count + nspCases.count))
+        #expect(checked == 2 * (3 * cls.count + nerCases.count + nspCases.count + qaCases.count + fillCases.count))
         // Every borrowed workspace came back; no more were made than callers ran at once.
         let pool = stars.workspaces.statistics
         #expect(pool.borrowed == 0)

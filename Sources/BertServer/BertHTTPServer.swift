@@ -40,11 +40,16 @@ public enum BertHTTPServer {
 }
 
 /// Shuts the batching engine down after the HTTP server (services stop in reverse order, so the
-/// server stops accepting and finishes its requests first).
-struct EngineService: Service {
+/// server stops accepting and finishes its requests first). Pass it in `services:` when you mount
+/// `BertService`'s routes in your own `Application`.
+public struct EngineService: Service {
     let service: BertService
 
-    func run() async throws {
+    public init(service: BertService) {
+        self.service = service
+    }
+
+    public func run() async throws {
         try? await gracefulShutdown()
         await service.shutdown()
     }

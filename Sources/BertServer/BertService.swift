@@ -81,7 +81,7 @@ public final class BertService: Sendable {
         let headed = headFolder != nil || ["ForSequenceClassification", "ForTokenClassification", "ForQuestionAnswering",
                                            "ForMaskedLM", "ForPreTraining", "ForNextSentencePrediction"]
             .contains { architecture.hasSuffix($0) }
-        embedder = headed ? nil : try SentenceEmbedder(directory: model.directory, kernel: model.kernel, normalize: false)
+        embedder = headed ? nil : try SentenceEmbedder(model: model, normalize: false)
     }
 
     /// Loads `directory` and serves it: a model folder, or a head folder from `bert train-head`

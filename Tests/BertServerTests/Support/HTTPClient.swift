@@ -57,6 +57,11 @@ enum HTTPClient {
         defer { close(fd) }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        // Sends wake up every 100 ms, so a server that answered early and stopped reading (a 413)
+        // cannot leave the client blocked in send() with full socket buffers.
+        var sendWake = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sendWake, socklen_t(MemoryLayout<timeval>.size))
+        let deadline = Date().addingTimeInterval(timeout)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -77,17 +82,17 @@ enum HTTPClient {
         case .chunked: head += "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
         }
         head += "\r\n"
-        var open = send(fd, Data(head.utf8))
+        var open = send(fd, deadline: deadline, Data(head.utf8))
         switch body {
         case .none: break
-        case .bytes(let data): if open { open = send(fd, data) }
+        case .bytes(let data): if open { open = send(fd, deadline: deadline, data) }
         case .declared(let total, let prefix, let filler):
-            if open { open = send(fd, prefix) }
+            if open { open = send(fd, deadline: deadline, prefix) }
             var left = total - prefix.count
             let block = Data(repeating: filler, count: 1 << 16)
             while open && left > 0 && !readable(fd) {
                 let n = min(left, block.count)
-                open = send(fd, block.prefix(n))
+                open = send(fd, deadline: deadline, block.prefix(n))
                 left -= n
             }
         case .chunked(let total, let chunk, let prefix, let filler):
@@ -98,10 +103,10 @@ enum HTTPClient {
                 var piece = first ? prefix + block : block
                 piece = piece.prefix(min(piece.count, left))
                 first = false
-                open = send(fd, Data(String(piece.count, radix: 16).utf8) + Data("\r\n".utf8) + piece + Data("\r\n".utf8))
+                open = send(fd, deadline: deadline, Data(String(piece.count, radix: 16).utf8) + Data("\r\n".utf8) + piece + Data("\r\n".utf8))
                 left -= piece.count
             }
-            if open && left <= 0 { _ = send(fd, Data("0\r\n\r\n".utf8)) }
+            if open && left <= 0 { _ = send(fd, deadline: deadline, Data("0\r\n\r\n".utf8)) }
         }
         var reply = Data()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -113,14 +118,20 @@ enum HTTPClient {
         return try parse(reply)
     }
 
-    /// Sends all of `data`; false once the peer closed (no SIGPIPE).
-    private static func send(_ fd: Int32, _ data: Data) -> Bool {
+    /// Sends all of `data`; false once the peer closed (no SIGPIPE), once it answered while the
+    /// socket was full (it stopped reading), or at `deadline`.
+    private static func send(_ fd: Int32, deadline: Date, _ data: Data) -> Bool {
         data.withUnsafeBytes { raw -> Bool in
             var offset = 0
             while offset < raw.count {
                 let n = Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-                if n <= 0 { return false }
-                offset += n
+                if n > 0 {
+                    offset += n
+                } else if n < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
+                    if readable(fd) || Date() >= deadline { return false }
+                } else {
+                    return false
+                }
             }
             return true
         }

@@ -35,7 +35,7 @@ func serve(modelFolder: URL, port: Int) async throws {
     let app = Application(router: router,
                           configuration: .init(address: .hostname("127.0.0.1", port: port)),
                           services: [EngineService(service: service)])  // engine stops after the server
-    try await app.runService(gracefulShutdownSignals: [.sigterm])  // in-flight requests finish first
+    try await app.runService()     // in main, pass gracefulShutdownSignals: [.sigterm, .sigint]
 }
 // END
 

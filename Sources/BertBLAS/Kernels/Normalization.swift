@@ -10,13 +10,13 @@ public enum RowOps {
     /// bias: BERT's `LayerNorm(dense(x) + residual)` in one pass over the rows.
     /// - Parameters:
     ///   - rows, width: the shape.
-    ///   - input: `[rows, width]`.
+    ///   - input: `[rows, width]`, row stride `inputStride` (default `width`).
     ///   - inputBias: `[width]` added to every row of `input`, or nil.
     ///   - residual: added to `input` first, or nil.
     ///   - weight, bias: `[width]`.
     ///   - eps: added to the variance (config `layer_norm_eps`).
     ///   - output: `[rows, width]`.
-    public static func layerNorm(rows: Int, width: Int, input: UnsafePointer<Float>,
+    public static func layerNorm(rows: Int, width: Int, input: UnsafePointer<Float>, inputStride: Int? = nil,
                                  inputBias: UnsafePointer<Float>? = nil,
                                  residual: UnsafePointer<Float>? = nil,
                                  weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, eps: Float,
@@ -24,6 +24,7 @@ public enum RowOps {
         typealias Vector = VectorMath.Vector
         guard width > 0 else { return }
         let inverseWidth = 1 / Float(width)
+        let ldx = inputStride ?? width
         let whole = width & ~7
         @inline(__always) func load(_ p: UnsafePointer<Float>, _ j: Int) -> Vector {
             UnsafeRawPointer(p).loadUnaligned(fromByteOffset: j * 4, as: Vector.self)
@@ -32,7 +33,7 @@ public enum RowOps {
             UnsafeMutableRawPointer(p).storeBytes(of: v, toByteOffset: j * 4, as: Vector.self)
         }
         for r in 0..<rows {
-            let x = input + r * width
+            let x = input + r * ldx
             let y = output + r * width
             let s = residual.map { $0 + r * width }
             // y = x + inputBias + residual, summed.

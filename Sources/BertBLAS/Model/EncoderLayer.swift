@@ -15,6 +15,8 @@ public struct EncoderLayer: Sendable {
     public let output: Linear
     public let outputNorm: LayerNorm
     public let activation: Activation
+    /// Q, K and V as one product where the checkpoint's layout allows (see `QKVProjection`).
+    let qkv: QKVProjection
     let heads: Int
 
     public init(_ weights: WeightStore, index: Int, config: BertConfig) throws {
@@ -29,10 +31,14 @@ public struct EncoderLayer: Sendable {
         output = try Linear(weights, names.output, inFeatures: i, outFeatures: h)
         outputNorm = try LayerNorm(weights, names.outputLayerNorm, width: h, eps: eps)
         activation = try Activation(hiddenAct: config.hiddenAct)
+        qkv = QKVProjection(query: query, key: key, value: value, hiddenSize: h, mapped: weights.isMapped)
         heads = config.numAttentionHeads
     }
 
     /// Runs the layer in place on `workspace.hidden` `[N, H]` (N = the batch's real tokens).
+    ///
+    /// Q, K and V go to the workspace's `qkv` slice; attention writes each head's context over
+    /// its Q, and the two output projections (before their LayerNorm) go over K.
     ///
     /// Work is split on `ComputePool.shared`, every task on one thread with single-threaded
     /// products. Attention is one task per (sequence, head). The dense parts are split two ways:
@@ -58,13 +64,12 @@ public struct EncoderLayer: Sendable {
         let pool = ComputePool.shared
         let x = ws.hidden
         let h = ws.hiddenSize, inner = intermediate.outFeatures
+        let ld = ws.qkvWidth
         let rows = Self.panelRows(tokens: n, threads: threads)
         let panels = (n + rows - 1) / rows
         pool.parallelFor(panels) { p in
             let r0 = p * rows, count = min(rows, n - r0)
-            query.forward(x + r0 * h, rows: count, into: ws.query + r0 * h, kernel: kernel, parallel: false)
-            key.forward(x + r0 * h, rows: count, into: ws.key + r0 * h, kernel: kernel, parallel: false)
-            value.forward(x + r0 * h, rows: count, into: ws.value + r0 * h, kernel: kernel, parallel: false)
+            qkv.forward(x + r0 * h, rows: count, into: ws.qkv + r0 * ld, ld: ld, kernel: kernel)
         }
         attention(ws, kernel: kernel)
         // The intermediate slice holds every row when it can, else one panel per slot.
@@ -72,44 +77,41 @@ public struct EncoderLayer: Sendable {
         pool.parallelFor(panels) { p, slot in
             let r0 = p * rows, count = min(rows, n - r0)
             let hidden = x + r0 * h
-            let context = ws.query + r0 * h     // attention wrote the context over Q
-            let projection = ws.key + r0 * h    // K is dead after attention
+            let context = ws.qkv + r0 * ld + qkv.queryColumn     // attention wrote the context over Q
+            let projection = ws.qkv + r0 * ld + qkv.keyColumn    // K is dead after attention
             let inner = ws.intermediate + (perSlot ? slot * Workspace.panelRowLimit : r0) * inner
-            attentionOutput.product(context, rows: count, into: projection, kernel: kernel)
-            attentionNorm.forward(projection, rows: count, residual: hidden, inputBias: attentionOutput.bias?.pointer, into: hidden)
+            attentionOutput.product(context, rows: count, into: projection, kernel: kernel, xStride: ld, yStride: ld)
+            attentionNorm.forward(projection, rows: count, inputStride: ld, residual: hidden,
+                                  inputBias: attentionOutput.bias?.pointer, into: hidden)
             intermediate.product(hidden, rows: count, into: inner, kernel: kernel)
             if let bias = intermediate.bias {
                 activation.apply(rows: count, width: intermediate.outFeatures, inner, bias: bias.pointer)
             } else {
                 activation.apply(UnsafeMutableBufferPointer(start: inner, count: count * intermediate.outFeatures))
             }
-            output.product(inner, rows: count, into: projection, kernel: kernel)
-            outputNorm.forward(projection, rows: count, residual: hidden, inputBias: output.bias?.pointer, into: hidden)
+            output.product(inner, rows: count, into: projection, kernel: kernel, yStride: ld)
+            outputNorm.forward(projection, rows: count, inputStride: ld, residual: hidden,
+                               inputBias: output.bias?.pointer, into: hidden)
         }
     }
 
     private func forwardInColumnBlocks(_ ws: Workspace, tokens n: Int, kernel: Kernel, threads: Int) {
         let pool = ComputePool.shared
         let x = ws.hidden
-        let h = ws.hiddenSize
-        let context = ws.query     // attention wrote the context over Q
-        let projection = ws.key    // K is dead after attention
-        let blocks = Self.columnBlocks(h, threads: threads)
-        pool.parallelFor(3 * blocks) { task in
-            let linear: Linear, out: UnsafeMutablePointer<Float>
-            switch task % 3 {
-            case 0: (linear, out) = (query, ws.query)
-            case 1: (linear, out) = (key, ws.key)
-            default: (linear, out) = (value, ws.value)
-            }
-            linear.productBlock(x, rows: n, block: task / 3, of: blocks, into: out, kernel: kernel, activation: nil)
+        let ld = ws.qkvWidth
+        let context = ws.qkv + qkv.queryColumn     // attention wrote the context over Q
+        let projection = ws.qkv + qkv.keyColumn    // K is dead after attention
+        let qkvBlocks = 2 * threads
+        pool.parallelFor(qkv.tasks(blocks: qkvBlocks)) { task in
+            qkv.forward(task: task, blocks: qkvBlocks, x, rows: n, into: ws.qkv, ld: ld, kernel: kernel)
         }
         attention(ws, kernel: kernel)
+        let blocks = Self.columnBlocks(ws.hiddenSize, threads: threads)
         pool.parallelFor(blocks) { block in
             attentionOutput.productBlock(context, rows: n, block: block, of: blocks, into: projection,
-                                         kernel: kernel, activation: nil, bias: false)
+                                         kernel: kernel, activation: nil, bias: false, xStride: ld, yStride: ld)
         }
-        norm(attentionNorm, projection, bias: attentionOutput.bias, rows: n, threads: threads, ws)
+        norm(attentionNorm, projection, stride: ld, bias: attentionOutput.bias, rows: n, threads: threads, ws)
         let innerBlocks = Self.columnBlocks(intermediate.outFeatures, threads: threads)
         pool.parallelFor(innerBlocks) { block in
             intermediate.productBlock(x, rows: n, block: block, of: innerBlocks, into: ws.intermediate,
@@ -117,19 +119,20 @@ public struct EncoderLayer: Sendable {
         }
         pool.parallelFor(blocks) { block in
             output.productBlock(ws.intermediate, rows: n, block: block, of: blocks, into: projection,
-                                kernel: kernel, activation: nil, bias: false)
+                                kernel: kernel, activation: nil, bias: false, yStride: ld)
         }
-        norm(outputNorm, projection, bias: output.bias, rows: n, threads: threads, ws)
+        norm(outputNorm, projection, stride: ld, bias: output.bias, rows: n, threads: threads, ws)
     }
 
-    /// `hidden = LayerNorm(projection + bias + hidden)` in row chunks.
-    private func norm(_ layerNorm: LayerNorm, _ projection: UnsafeMutablePointer<Float>, bias: Tensor?,
+    /// `hidden = LayerNorm(projection + bias + hidden)` in row chunks (`projection`'s row stride
+    /// is `stride`).
+    private func norm(_ layerNorm: LayerNorm, _ projection: UnsafeMutablePointer<Float>, stride: Int, bias: Tensor?,
                       rows n: Int, threads: Int, _ ws: Workspace) {
         let h = ws.hiddenSize
         let chunk = max(32, (n + threads - 1) / threads)
         ComputePool.shared.parallelFor((n + chunk - 1) / chunk) { c in
             let r0 = c * chunk, count = min(chunk, n - r0)
-            layerNorm.forward(projection + r0 * h, rows: count, residual: ws.hidden + r0 * h,
+            layerNorm.forward(projection + r0 * stride, rows: count, inputStride: stride, residual: ws.hidden + r0 * h,
                               inputBias: bias?.pointer, into: ws.hidden + r0 * h)
         }
     }
@@ -164,7 +167,8 @@ public struct EncoderLayer: Sendable {
     /// float32; attending over the real tokens only gives the same result with no padding at all.
     private func attention(_ ws: Workspace, kernel: Kernel) {
         let heads = self.heads
-        let h = ws.hiddenSize, d = h / heads
+        let h = ws.hiddenSize, d = h / heads, ld = ws.qkvWidth
+        let (q, k, v) = (ws.qkv + qkv.queryColumn, ws.qkv + qkv.keyColumn, ws.qkv + qkv.valueColumn)
         let scale = 1 / Float(d).squareRoot()
         let tt = ws.maxLength * ws.maxLength
         ws.starts.withUnsafeBufferPointer { starts in
@@ -172,17 +176,17 @@ public struct EncoderLayer: Sendable {
                 ComputePool.shared.parallelFor(starts.count * heads) { task, slot in
                     let b = task / heads, head = task % heads
                     let t = lengths[b]
-                    let column = starts[b] * h + head * d
+                    let column = starts[b] * ld + head * d
                     let scores = ws.scores + slot * tt
                     // scores[T, T] = scale · Q_h[T, D] · K_h[T, D]ᵀ
                     Gemm.sgemm(kernel, transB: true, m: t, n: t, k: d, alpha: scale,
-                               a: ws.query + column, lda: h, b: ws.key + column, ldb: h,
+                               a: q + column, lda: ld, b: k + column, ldb: ld,
                                c: scores, ldc: t, parallel: false)
                     RowOps.softmax(rows: t, width: t, scores)
                     // context_h[T, D] = scores[T, T] · V_h[T, D], over Q_h: only this task reads
                     // this sequence's Q_h, and it is done with it.
                     Gemm.sgemm(kernel, m: t, n: d, k: t, a: scores, lda: t,
-                               b: ws.value + column, ldb: h, c: ws.query + column, ldc: h, parallel: false)
+                               b: v + column, ldb: ld, c: q + column, ldc: ld, parallel: false)
                 }
             }
         }

@@ -62,30 +62,34 @@ public struct Linear: Sendable {
 
     /// `y[rows, out] = x[rows, in] Wᵀ` without the bias, on the calling thread: the first half
     /// of a Linear whose bias goes into a fused epilogue (bias + GELU, bias + residual + LayerNorm).
-    func product(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, kernel: Kernel) {
+    /// Row strides are `xStride` (default `in`) and `yStride` (default `out`).
+    func product(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, kernel: Kernel,
+                 xStride: Int? = nil, yStride: Int? = nil) {
         Gemm.sgemm(kernel, transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
-                   a: x, lda: inFeatures, b: weight.pointer, ldb: inFeatures, beta: 0, c: y, ldc: outFeatures,
-                   parallel: false)
+                   a: x, lda: xStride ?? inFeatures, b: weight.pointer, ldb: inFeatures, beta: 0, c: y,
+                   ldc: yStride ?? outFeatures, parallel: false)
     }
 
     /// Block `block` of `blocks` equal column blocks of `y[rows, out] = x[rows, in] Wᵀ` (+ bias,
     /// then `activation`), on the calling thread: one task of a product split by output columns.
-    /// Row strides are `in` for `x` and `out` for `y`.
+    /// Row strides are `xStride` (default `in`) for `x` and `yStride` (default `out`) for `y`.
     func productBlock(_ x: UnsafePointer<Float>, rows: Int, block: Int, of blocks: Int,
-                      into y: UnsafeMutablePointer<Float>, kernel: Kernel, activation: Activation?, bias: Bool = true) {
+                      into y: UnsafeMutablePointer<Float>, kernel: Kernel, activation: Activation?, bias: Bool = true,
+                      xStride: Int? = nil, yStride: Int? = nil) {
         let width = (outFeatures + blocks - 1) / blocks
         let j0 = block * width
         guard j0 < outFeatures else { return }
         let count = min(width, outFeatures - j0)
+        let ldy = yStride ?? outFeatures
         Gemm.sgemm(kernel, transA: false, transB: true, m: rows, n: count, k: inFeatures,
-                   a: x, lda: inFeatures, b: weight.pointer + j0 * inFeatures, ldb: inFeatures,
-                   beta: 0, c: y + j0, ldc: outFeatures, parallel: false)
+                   a: x, lda: xStride ?? inFeatures, b: weight.pointer + j0 * inFeatures, ldb: inFeatures,
+                   beta: 0, c: y + j0, ldc: ldy, parallel: false)
         let b = bias ? self.bias.map { $0.pointer + j0 } : nil
         switch (b, activation) {
-        case let (b?, activation?): activation.apply(rows: rows, width: count, y + j0, stride: outFeatures, bias: b)
-        case let (b?, nil): RowOps.addBias(rows: rows, width: count, y + j0, stride: outFeatures, bias: b)
+        case let (b?, activation?): activation.apply(rows: rows, width: count, y + j0, stride: ldy, bias: b)
+        case let (b?, nil): RowOps.addBias(rows: rows, width: count, y + j0, stride: ldy, bias: b)
         case let (nil, activation?):
-            for r in 0..<rows { activation.apply(UnsafeMutableBufferPointer(start: y + r * outFeatures + j0, count: count)) }
+            for r in 0..<rows { activation.apply(UnsafeMutableBufferPointer(start: y + r * ldy + j0, count: count)) }
         case (nil, nil): break
         }
     }
@@ -113,10 +117,11 @@ public struct LayerNorm: Sendable {
     }
 
     /// `output = LayerNorm(input + inputBias + residual)` over `rows` rows; `output` may alias
-    /// `input` or `residual`.
-    public func forward(_ input: UnsafePointer<Float>, rows: Int, residual: UnsafePointer<Float>? = nil,
+    /// `input` or `residual`. `input`'s row stride is `inputStride` (default `width`).
+    public func forward(_ input: UnsafePointer<Float>, rows: Int, inputStride: Int? = nil,
+                        residual: UnsafePointer<Float>? = nil,
                         inputBias: UnsafePointer<Float>? = nil, into output: UnsafeMutablePointer<Float>) {
-        RowOps.layerNorm(rows: rows, width: width, input: input, inputBias: inputBias, residual: residual,
-                         weight: weight.pointer, bias: bias.pointer, eps: eps, output: output)
+        RowOps.layerNorm(rows: rows, width: width, input: input, inputStride: inputStride, inputBias: inputBias,
+                         residual: residual, weight: weight.pointer, bias: bias.pointer, eps: eps, output: output)
     }
 }

@@ -11,9 +11,9 @@ import Darwin
 /// maxBatch × maxLength; a batching engine sizes it by its token budget instead):
 /// ```
 /// hidden       [N, H]   the running hidden state; after the last layer, the output
-/// query        [N, H]   Q, then the attention context (each head's written over its own Q)
-/// key          [N, H]   K, then the attention and FFN output projections
-/// value        [N, H]
+/// qkv          [N, W]   Q, K and V side by side (W = 3H + 16, `qkvWidth`; where each starts
+///                       depends on the checkpoint: `QKVProjection`); attention writes its context
+///                       over Q (head by head), the attention and FFN output projections go over K
 /// intermediate [R, I]   FFN inner activations of the row panels in flight: R = min(N, S × 512)
 ///                       (S = `ComputePool.shared.capacity`; a panel has at most 512 rows)
 /// scores       [S, T, T] one head's attention probabilities for one sequence, per compute slot
@@ -41,9 +41,9 @@ public final class Workspace {
 
     private let storage: UnsafeMutableBufferPointer<Float>
     let hidden: UnsafeMutablePointer<Float>
-    let query: UnsafeMutablePointer<Float>
-    let key: UnsafeMutablePointer<Float>
-    let value: UnsafeMutablePointer<Float>
+    let qkv: UnsafeMutablePointer<Float>
+    /// W, the row stride of `qkv`.
+    let qkvWidth: Int
     let intermediate: UnsafeMutablePointer<Float>
     let scores: UnsafeMutablePointer<Float>
     let clsRows: UnsafeMutablePointer<Float>
@@ -71,18 +71,26 @@ public final class Workspace {
             return o ? nil : r
         }
         let h = config.hiddenSize, i = config.intermediateSize
-        guard let n = maxTokens ?? mul(maxBatch, maxLength), let nh = mul(n, h), let nh4 = mul(nh, 4), let ni = mul(intermediateRows(tokens: n), i),
+        guard let n = maxTokens ?? mul(maxBatch, maxLength), let nh = mul(n, h), let nw = mul(n, qkvWidth(hiddenSize: h)), let ni = mul(intermediateRows(tokens: n), i),
               let tt = mul(maxLength, maxLength).flatMap({ mul($0, ComputePool.shared.capacity) }),
               let bh = mul(maxBatch, h), let bh2 = mul(bh, 2),
               let ne = mul(n, embeddedWidth(config)),
               let th2 = mul(maxLength, h + max(h, config.embeddingSize)), let rv = mul(headLogitRows, config.vocabSize) else { return nil }
         var total = 0
-        for part in [nh4, ni, tt, bh2, ne, th2, rv] {
+        for part in [nh, nw, ni, tt, bh2, ne, th2, rv] {
             let (r, o) = total.addingReportingOverflow(part)
             if o { return nil }
             total = r
         }
         return total
+    }
+
+    /// W, the row stride of the `qkv` slice: Q, K and V (3H) plus up to 16 columns between them
+    /// (`QKVProjection` computes the three in one product when their weights lie that close).
+    /// `Int.max` when that overflows.
+    static func qkvWidth(hiddenSize h: Int) -> Int {
+        let (r, o) = h.multipliedReportingOverflow(by: 3)
+        return o || r > Int.max - 16 ? .max : r + 16
     }
 
     /// Rows of the `intermediate` slice: the encoder runs the feed-forward block in row panels
@@ -130,9 +138,8 @@ public final class Workspace {
             return next
         }
         hidden = slice(n * h)
-        query = slice(n * h)
-        key = slice(n * h)
-        value = slice(n * h)
+        qkvWidth = Workspace.qkvWidth(hiddenSize: h)
+        qkv = slice(n * qkvWidth)
         intermediate = slice(Workspace.intermediateRows(tokens: n) * i)
         scores = slice(maxLength * maxLength * ComputePool.shared.capacity)
         clsRows = slice(maxBatch * h)

@@ -80,6 +80,15 @@ public final class WeightStore: @unchecked Sendable {  // Immutable after init; 
         for buffer in converted.values { buffer.deallocate() }
     }
 
+    /// Whether `tensor` is read in place from this store's mapped file (not converted at load):
+    /// then the bytes between two such tensors are mapped too (the encoder reads Q, K and V's
+    /// weights as one matrix when they are stored back to back).
+    func isMapped(_ tensor: Tensor) -> Bool {
+        guard let base = file.bytes.baseAddress else { return false }
+        let start = UnsafeRawPointer(tensor.pointer)
+        return start >= base && start + tensor.count * MemoryLayout<Float>.stride <= base + file.bytes.count
+    }
+
     /// The stored name `name` resolves to, or nil when none of its candidates is present.
     public func resolve(_ name: TensorName) -> String? {
         name.candidates.first { entries[$0] != nil }

@@ -42,6 +42,22 @@ import Testing
         }
     }
 
+    /// Q, K and V run as one product where the file stores their weights back to back (F32 as
+    /// transformers writes it), as three where they were converted at load (F16, BF16): the
+    /// golden test above covers both layouts.
+    @Test func qkvIsOneProductWhereTheFileAllows() throws {
+        for (name, fused) in [("tiny-gelu-uncased", true), ("tiny-relu-legacy", true), ("tiny-gelu-f16", false), ("tiny-gelu-bf16", false)] {
+            let (folder, _) = try Self.load(name)
+            let model = try BertModel(directory: folder)
+            for (i, layer) in model.layers.enumerated() {
+                #expect(layer.qkv.isFused == fused, "\(name) layer \(i)")
+                let columns = [layer.qkv.queryColumn, layer.qkv.keyColumn, layer.qkv.valueColumn].sorted()
+                let h = model.config.hiddenSize
+                #expect(columns[1] - columns[0] >= h && columns[2] - columns[1] >= h && columns[2] + h <= Workspace.qkvWidth(hiddenSize: h))
+            }
+        }
+    }
+
     /// Each sequence alone gives the same rows as in the batch: packing does not leak across sequences.
     @Test func singleSequencesEqualTheBatch() throws {
         let (folder, expected) = try Self.load("tiny-gelu-uncased")

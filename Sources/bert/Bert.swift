@@ -28,6 +28,7 @@ struct Bert: ParsableCommand {
             PretrainData.self,
             MLMScore.self,
             TrainHeadCommand.self,
+            FinetuneCommand.self,
             EvalCommand.self,
             ClassifyCommand.self,
             ServeCommand.self,

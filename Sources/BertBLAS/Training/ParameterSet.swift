@@ -83,6 +83,8 @@ public final class ParameterSet {
     struct Builder {
         private(set) var entries: [Entry] = []
         private var sources: [(UnsafePointer<Float>?, Int)] = []
+        /// Values computed rather than read (a new head's initialization), by entry index.
+        private var computed: [Int: [Float]] = [:]
         private var total = 0
 
         /// Adds a tensor copied from `source` (a checkpoint tensor), or zero-filled when nil.
@@ -104,6 +106,16 @@ public final class ParameterSet {
             return parameter
         }
 
+        /// Adds a tensor with computed initial values (`values.count` must match the shape).
+        mutating func add(_ name: String, shape: [Int], values: [Float], decays: Bool) throws -> Parameter {
+            let parameter = try add(name, shape: shape, source: nil, decays: decays)
+            guard values.count == parameter.count else {
+                throw BertError(.shape, "parameter \(name): \(values.count) initial values for shape \(shape)")
+            }
+            computed[entries.count - 1] = values
+            return parameter
+        }
+
         /// Adds a checkpoint tensor under its canonical HF name.
         mutating func add(_ tensor: Tensor, name: String, decays: Bool) throws -> Parameter {
             try add(name, shape: tensor.shape, source: tensor.pointer, decays: decays)
@@ -122,8 +134,10 @@ public final class ParameterSet {
             let g = gradients.bindMemory(to: Float.self, capacity: max(total, 1))
             g.initialize(repeating: 0, count: total)
             var offset = 0
-            for (source, count) in sources {
-                if let source {
+            for (index, (source, count)) in sources.enumerated() {
+                if let values = computed[index] {
+                    (v + offset).initialize(from: values, count: count)
+                } else if let source {
                     (v + offset).initialize(from: source, count: count)
                 } else {
                     (v + offset).initialize(repeating: 0, count: count)

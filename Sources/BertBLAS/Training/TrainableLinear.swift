@@ -1,3 +1,5 @@
+import Foundation
+
 /// A dense layer `y = x Wᵀ + b` whose weight `[out, in]` and bias live in a `ParameterSet`:
 /// the forward is `Linear`'s (bias rows, then one sgemm NoTrans/Trans); the backward is two
 /// sgemm through `Gemm` and a column sum.
@@ -18,6 +20,28 @@ struct TrainableLinear: Sendable {
         let b = try weights.tensor(names.bias, shape: [outFeatures])
         weight = try builder.add(w, name: names.weight.description, decays: true)
         bias = try builder.add(b, name: names.bias.description, decays: false)
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+    }
+
+    /// Registers a new Linear initialized as transformers' `_init_weights` does: weight
+    /// N(0, `std`²) from a seeded generator, bias 0.
+    init(new names: LinearNames, inFeatures: Int, outFeatures: Int, std: Float, seed: UInt64,
+         into builder: inout ParameterSet.Builder) throws {
+        var generator = SplitMix64(seed: seed)
+        var values = [Float](repeating: 0, count: inFeatures * outFeatures)
+        // Box–Muller on 53-bit uniforms.
+        var i = 0
+        while i < values.count {
+            let u1 = max(Double(generator.next() >> 11) / Double(1 << 53), .leastNonzeroMagnitude)
+            let u2 = Double(generator.next() >> 11) / Double(1 << 53)
+            let r = (-2 * Foundation.log(u1)).squareRoot()
+            values[i] = Float(r * Foundation.cos(2 * Double.pi * u2)) * std
+            if i + 1 < values.count { values[i + 1] = Float(r * Foundation.sin(2 * Double.pi * u2)) * std }
+            i += 2
+        }
+        weight = try builder.add(names.weight.description, shape: [outFeatures, inFeatures], values: values, decays: true)
+        bias = try builder.add(names.bias.description, shape: [outFeatures], source: nil, decays: false)
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
     }

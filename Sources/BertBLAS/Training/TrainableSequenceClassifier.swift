@@ -25,11 +25,18 @@ public final class TrainableSequenceClassifier {
     ///
     /// - Parameters:
     ///   - directory: a HuggingFace BERT folder (`config.json`, `model.safetensors`).
+    ///   - labels: the classifier's outputs when the checkpoint has no classifier (an encoder
+    ///     such as all-MiniLM-L6-v2): a new one is initialized as transformers does (weight
+    ///     N(0, `initializerRange`²), bias 0) from `seed`. nil requires a stored classifier; a
+    ///     value must match a stored one.
+    ///   - initializerRange: the new classifier's standard deviation (`initializer_range`, 0.02).
+    ///   - seed: the new classifier's seed.
     ///   - kernel: `.blas` (default) or `.naive`.
     /// - Throws: `BertError.unsupported` for families other than BERT (`model_type` bert),
-    ///   `.missingTensor` naming the tensor (the pooler and the classifier included), `.shape`,
-    ///   `.config`, `.io` as `BertModel`.
-    public init(directory: URL, kernel: Kernel = .blas) throws {
+    ///   `.missingTensor` naming the tensor (the pooler, and the classifier when `labels` is
+    ///   nil), `.shape` (a stored classifier with another label count), `.config`, `.io`.
+    public init(directory: URL, labels: Int? = nil, initializerRange: Float = 0.02, seed: UInt64 = 42,
+                kernel: Kernel = .blas) throws {
         let config = try BertConfig.load(directory.appendingPathComponent("config.json"))
         try config.validate(file: directory.appendingPathComponent("config.json").path)
         let weights = try WeightStore(url: directory.appendingPathComponent("model.safetensors"))
@@ -43,12 +50,20 @@ public final class TrainableSequenceClassifier {
         layers = try (0..<config.numHiddenLayers).map { try TrainableEncoderLayer(weights, index: $0, config: config, into: &builder) }
         pooler = try TrainableLinear(weights, poolerNames, inFeatures: h, outFeatures: h, into: &builder)
         let classifierNames = config.tensorNames.heads.sequenceOutput
-        let classifierWeight = try weights.tensor(classifierNames.weight)
-        guard classifierWeight.shape.count == 2, classifierWeight.shape[1] == h else {
-            throw BertError(.shape, "\(weights.url.path): tensor \(classifierWeight.name) has shape \(classifierWeight.shape), expected [labels, \(h)]")
+        if let labels, !weights.contains(classifierNames.weight) {
+            guard labels > 0 else { throw BertError(.invalidInput, "labels must be positive, got \(labels)") }
+            labelCount = labels
+            classifier = try TrainableLinear(new: classifierNames, inFeatures: h, outFeatures: labels, std: initializerRange,
+                                             seed: seed, into: &builder)
+        } else {
+            let classifierWeight = try weights.tensor(classifierNames.weight)
+            guard classifierWeight.shape.count == 2, classifierWeight.shape[1] == h,
+                  labels == nil || labels == classifierWeight.shape[0] else {
+                throw BertError(.shape, "\(weights.url.path): tensor \(classifierWeight.name) has shape \(classifierWeight.shape), expected [\(labels.map(String.init) ?? "labels"), \(h)]")
+            }
+            labelCount = classifierWeight.shape[0]
+            classifier = try TrainableLinear(weights, classifierNames, inFeatures: h, outFeatures: labelCount, into: &builder)
         }
-        labelCount = classifierWeight.shape[0]
-        classifier = try TrainableLinear(weights, classifierNames, inFeatures: h, outFeatures: labelCount, into: &builder)
         parameters = try builder.build()
         self.config = config
         self.kernel = kernel

@@ -12,7 +12,8 @@ enum Terminal {
 /// It draws nothing for the first second (short jobs stay quiet), then at most five times a
 /// second, and only when enabled (by default: when stderr is a terminal).
 final class ProgressBar {
-    private let label: String
+    /// What is being done; a caller may update it between draws (e.g. with a running loss).
+    var label: String
     private let unit: String
     private var total: Int?
     private let enabled: Bool

@@ -1,0 +1,54 @@
+import Foundation
+
+/// Writes a fine-tuned sequence classifier as a HuggingFace model folder that
+/// `AutoModelForSequenceClassification` and every BertBLAS command load:
+/// ```
+/// config.json        the source config with architectures [BertForSequenceClassification],
+///                    id2label / label2id and problem_type
+/// model.safetensors  every parameter, F32, under BertForSequenceClassification's names
+/// tokenizer files    copied from the source folder
+/// ```
+public enum FineTunedFolder {
+    /// The tokenizer files copied when present.
+    static let tokenizerFiles = ["tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"]
+
+    /// - Parameters:
+    ///   - directory: the folder to write (created if needed).
+    ///   - model: the trained model.
+    ///   - labels: label names in classifier order.
+    ///   - source: the folder the model was loaded from (its config and tokenizer are reused).
+    /// - Throws: `BertError.shape` when the labels do not match the classifier, `.io` naming the
+    ///   file that cannot be read or written.
+    public static func write(_ directory: URL, model: TrainableSequenceClassifier, labels: [String], source: URL) throws {
+        guard labels.count == model.labelCount else {
+            throw BertError(.shape, "\(labels.count) label names for a classifier of \(model.labelCount) labels")
+        }
+        let configURL = source.appendingPathComponent("config.json")
+        guard let data = try? Data(contentsOf: configURL),
+              var config = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw BertError(.io, "\(configURL.path): cannot read the source config")
+        }
+        config["architectures"] = ["BertForSequenceClassification"]
+        config["id2label"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { (String($0), $1) })
+        config["label2id"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
+        config["problem_type"] = "single_label_classification"
+        let p = model.parameters
+        let tensors = p.entries.map { ($0.name, $0.shape, Array(p.values(of: $0))) }
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let json = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            try json.write(to: directory.appendingPathComponent("config.json"), options: .atomic)
+            try SafetensorsF32.encode(tensors, metadata: ["format": "pt", "writer": "BertBLAS finetune"])
+                .write(to: directory.appendingPathComponent("model.safetensors"), options: .atomic)
+            for file in tokenizerFiles {
+                let from = source.appendingPathComponent(file), to = directory.appendingPathComponent(file)
+                guard FileManager.default.fileExists(atPath: from.path) else { continue }
+                if from.standardizedFileURL == to.standardizedFileURL { continue }
+                try? FileManager.default.removeItem(at: to)
+                try FileManager.default.copyItem(at: from, to: to)
+            }
+        } catch {
+            throw BertError(.io, "\(directory.path): cannot write the fine-tuned model: \(error.localizedDescription)")
+        }
+    }
+}

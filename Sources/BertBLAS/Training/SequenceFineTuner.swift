@@ -1,0 +1,189 @@
+import Foundation
+
+/// Fine-tunes a whole BERT sequence classifier on labelled texts: HF Trainer's recipe (AdamW,
+/// linear warm-up then decay, gradient clipping) on packed batches, validation after each
+/// epoch, the best epoch's parameters kept.
+public enum SequenceFineTuner {
+    /// Training settings; the defaults are HF Trainer's where it has one.
+    public struct Options: Sendable {
+        public var epochs: Int
+        /// Peak learning rate (HF default 5e-5).
+        public var learningRate: Float
+        public var batchSize: Int
+        /// Tokens per text, special tokens included (longer texts are truncated).
+        public var maxLength: Int
+        /// Fraction of each label held out for validation, in [0, 1).
+        public var validationSplit: Double
+        /// Seeds the split, the new classifier and the shuffling of each epoch.
+        public var seed: UInt64
+        /// Fraction of the steps spent warming up (`warmup_ratio`; steps = ceil(ratio × total)).
+        public var warmupRatio: Double
+        /// AdamW weight decay on weights other than biases and LayerNorm (HF default 0).
+        public var weightDecay: Float
+        /// Gradient clipping by global norm (HF `max_grad_norm` 1).
+        public var maxGradNorm: Float
+
+        public init(epochs: Int = 2, learningRate: Float = 5e-5, batchSize: Int = 32, maxLength: Int = 128,
+                    validationSplit: Double = 0.2, seed: UInt64 = 42, warmupRatio: Double = 0.06,
+                    weightDecay: Float = 0, maxGradNorm: Float = 1) {
+            self.epochs = epochs
+            self.learningRate = learningRate
+            self.batchSize = batchSize
+            self.maxLength = maxLength
+            self.validationSplit = validationSplit
+            self.seed = seed
+            self.warmupRatio = warmupRatio
+            self.weightDecay = weightDecay
+            self.maxGradNorm = maxGradNorm
+        }
+    }
+
+    /// Reported after every optimizer step.
+    public struct Progress: Sendable {
+        public var epoch: Int
+        /// Steps done (of all epochs) and their total.
+        public var step: Int
+        public var totalSteps: Int
+        /// Mean training loss of the epoch so far.
+        public var loss: Double
+        /// Training tokens per second over the epoch so far (real tokens, no padding).
+        public var tokensPerSecond: Double
+    }
+
+    /// One epoch's figures.
+    public struct Epoch: Sendable, Codable, Equatable {
+        public var epoch: Int
+        public var trainLoss: Double
+        public var validationAccuracy: Double?
+        public var validationMacroF1: Double?
+        public var seconds: Double
+        public var tokensPerSecond: Double
+
+        enum CodingKeys: String, CodingKey {
+            case epoch, seconds
+            case trainLoss = "train_loss", validationAccuracy = "validation_accuracy"
+            case validationMacroF1 = "validation_macro_f1", tokensPerSecond = "tokens_per_second"
+        }
+    }
+
+    public struct Result {
+        /// The model with the best epoch's parameters (the last epoch's without validation).
+        public var model: TrainableSequenceClassifier
+        public var labels: [String]
+        public var epochs: [Epoch]
+        /// 1-based.
+        public var bestEpoch: Int
+        public var trainExamples: Int
+        public var validationExamples: Int
+    }
+
+    /// Trains on `data` from the checkpoint in `directory`.
+    ///
+    /// - Parameters:
+    ///   - directory: a BERT folder with a tokenizer; its classifier is used when it has one with
+    ///     as many labels as `data`, else a new one is initialized.
+    ///   - data: labelled texts (at least two labels).
+    ///   - progress: called after every step.
+    /// - Throws: `BertError.invalidInput` naming the option (`epochs`, `batchSize`, `maxLength`,
+    ///   `learningRate`) when it is out of range or the training split is empty, and the errors of
+    ///   loading the model and tokenizer.
+    public static func train(directory: URL, data: LabeledDataset, options: Options, kernel: Kernel = .blas,
+                             progress: (Progress) -> Void = { _ in }) throws -> Result {
+        guard options.epochs >= 1 else { throw BertError(.invalidInput, "epochs must be at least 1, got \(options.epochs)") }
+        guard options.batchSize >= 1 else { throw BertError(.invalidInput, "batchSize must be at least 1, got \(options.batchSize)") }
+        guard options.maxLength >= 2 else { throw BertError(.invalidInput, "maxLength must be at least 2, got \(options.maxLength)") }
+        guard options.learningRate > 0, options.learningRate.isFinite else {
+            throw BertError(.invalidInput, "learningRate must be a positive number, got \(options.learningRate)")
+        }
+        guard data.labels.count >= 2 else {
+            throw BertError(.invalidInput, "classification needs at least two labels, the data has \(data.labels.count)")
+        }
+        let tokenizer = try BertTokenizer(directory: directory)
+        let (train, validation) = try data.split(validationFraction: options.validationSplit, seed: options.seed)
+        guard !train.isEmpty else { throw BertError(.invalidInput, "the training split is empty (\(data.examples.count) examples)") }
+        let model = try TrainableSequenceClassifier(directory: directory, labels: data.labels.count, seed: options.seed, kernel: kernel)
+        let maxLength = min(options.maxLength, model.config.maxSequenceLength)
+        let truncation = Truncation(maxLength: maxLength, strategy: .longestFirst)
+        let encodings = data.examples.map { tokenizer.encode($0.text, truncation: truncation) }
+        let ids = encodings.map { $0.ids }
+        let typeIds = encodings.map { $0.typeIds.count == $0.ids.count ? $0.typeIds : [Int32](repeating: 0, count: $0.ids.count) }
+        let labels = data.labelIndices
+
+        let ws = try model.makeWorkspace(maxBatch: options.batchSize, maxLength: maxLength)
+        let optimizer = AdamW(for: model.parameters, weightDecay: options.weightDecay)
+        let stepsPerEpoch = (train.count + options.batchSize - 1) / options.batchSize
+        let totalSteps = stepsPerEpoch * options.epochs
+        let schedule = LinearSchedule(peak: options.learningRate,
+                                      warmupSteps: Int((Double(totalSteps) * options.warmupRatio).rounded(.up)),
+                                      totalSteps: totalSteps)
+        var generator = SplitMix64(seed: options.seed &+ 1)
+        var order = train
+        var epochs: [Epoch] = []
+        var best: (epoch: Int, accuracy: Double, values: [Float])?
+        var step = 0
+        for epoch in 1...options.epochs {
+            // Fisher–Yates, seeded: the same batches on every machine.
+            for i in stride(from: order.count - 1, to: 0, by: -1) {
+                order.swapAt(i, Int(generator.next() % UInt64(i + 1)))
+            }
+            let start = ContinuousClock.now
+            var lossSum = 0.0, tokens = 0
+            for batchStart in stride(from: 0, to: order.count, by: options.batchSize) {
+                let batch = order[batchStart..<min(batchStart + options.batchSize, order.count)]
+                let batchIds = batch.map { ids[$0] }
+                model.parameters.zeroGradients()
+                let loss = try model.lossAndGradients(ids: batchIds, typeIds: batch.map { typeIds[$0] },
+                                                      targets: .classes(batch.map { labels[$0] }), workspace: ws)
+                AdamW.clipGradients(model.parameters, maxNorm: options.maxGradNorm)
+                try optimizer.update(model.parameters, learningRate: schedule.learningRate(step: step))
+                step += 1
+                lossSum += Double(loss) * Double(batch.count)
+                tokens += batchIds.reduce(0) { $0 + $1.count }
+                let seconds = max(Self.seconds(ContinuousClock.now - start), 1e-9)
+                progress(Progress(epoch: epoch, step: step, totalSteps: totalSteps,
+                                  loss: lossSum / Double(batchStart + batch.count), tokensPerSecond: Double(tokens) / seconds))
+            }
+            let seconds = Self.seconds(ContinuousClock.now - start)
+            var record = Epoch(epoch: epoch, trainLoss: lossSum / Double(order.count), seconds: seconds,
+                               tokensPerSecond: Double(tokens) / max(seconds, 1e-9))
+            if !validation.isEmpty {
+                let predicted = try predict(model, ids: validation.map { ids[$0] }, typeIds: validation.map { typeIds[$0] }, workspace: ws)
+                let metrics = try ClassificationMetrics(truth: validation.map { labels[$0] }, predicted: predicted, labels: data.labels)
+                record.validationAccuracy = metrics.accuracy
+                record.validationMacroF1 = metrics.macroF1
+                if best == nil || metrics.accuracy > (best?.accuracy ?? 0) {
+                    best = (epoch, metrics.accuracy, Array(model.parameters.values))
+                }
+            }
+            epochs.append(record)
+        }
+        var bestEpoch = options.epochs
+        if let best {
+            bestEpoch = best.epoch
+            _ = model.parameters.values.update(from: best.values)
+        }
+        return Result(model: model, labels: data.labels, epochs: epochs, bestEpoch: bestEpoch,
+                      trainExamples: train.count, validationExamples: validation.count)
+    }
+
+    /// The argmax label of each sequence, in batches of the workspace's size.
+    static func predict(_ model: TrainableSequenceClassifier, ids: [[Int32]], typeIds: [[Int32]], workspace ws: TrainingWorkspace) throws -> [Int] {
+        var predicted: [Int] = []
+        predicted.reserveCapacity(ids.count)
+        let l = model.labelCount
+        for start in stride(from: 0, to: ids.count, by: ws.maxBatch) {
+            let end = min(start + ws.maxBatch, ids.count)
+            let logits = try model.forward(ids: Array(ids[start..<end]), typeIds: Array(typeIds[start..<end]), workspace: ws)
+            for b in 0..<(end - start) {
+                var top = 0
+                for j in 1..<l where logits[b * l + j] > logits[b * l + top] { top = j }
+                predicted.append(top)
+            }
+        }
+        return predicted
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+}

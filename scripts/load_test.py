@@ -11,8 +11,8 @@ latency and throughput as one JSON line. Bounded: at most --requests requests an
     python3 scripts/load_test.py --url http://127.0.0.1:8081                  # another server (st_server.py)
 
 The reference vectors (`bert embed` on every distinct text) take longer than the load itself:
---reference FILE computes them once and reuses them, so that a timed run (inside /work/bin/quiet
-or any quiet window) covers only the load. --warmup requests run before the clock starts.
+--reference FILE computes them once and reuses them, so that a timed run (in a quiet window,
+nothing else running) covers only the load. --warmup requests run before the clock starts.
 """
 import argparse, http.client, json, math, os, random, re, subprocess, sys, threading, time
 from urllib.parse import urlparse

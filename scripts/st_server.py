@@ -6,7 +6,7 @@ route runs in uvicorn's thread pool), each request calling `model.encode` on its
 (normalized, as TEI's /embed default); no batching across requests. Speaks the /embed subset
 scripts/load_test.py sends: {"inputs": str | [str]} -> [[float]].
 
-    /work/venv/bin/python scripts/st_server.py --model .cache/models/all-MiniLM-L6-v2 --port 8091
+    .venv-goldens/bin/python scripts/st_server.py --model .cache/models/all-MiniLM-L6-v2 --port 8091
 """
 import argparse
 import json

@@ -94,7 +94,7 @@ demo: deps models data
 ## when BENCH_VENV has torch and onnxruntime; otherwise that part is skipped.
 BENCH_CORPUS := $(DATA)/bench/bbc-paragraphs-1000.txt
 BENCH_OUT    := $(CACHE)/bench
-BENCH_VENV   ?= $(if $(wildcard /work/venv/bin/python),/work/venv,$(GOLDENS_VENV))
+BENCH_VENV   ?= $(GOLDENS_VENV)
 BENCH_THREADS ?= $(shell nproc)
 
 bench-corpus: $(BENCH_CORPUS)

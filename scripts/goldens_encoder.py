@@ -2,7 +2,7 @@
 """Goldens for the encoder (Tests/Goldens/encoder/), from HuggingFace transformers and
 sentence-transformers. Deterministic (fixed seeds). Run:
 
-    PYTHON=/work/venv/hf/bin/python; HF_HUB_OFFLINE=1 $PYTHON scripts/goldens_encoder.py
+    PYTHON=.venv-goldens/bin/python; HF_HUB_OFFLINE=1 $PYTHON scripts/goldens_encoder.py
 
 1. Tiny random BertModel checkpoints (hidden 32, 2 layers, 4 heads), each a model folder with
    config.json, model.safetensors and tokenizer files, plus expected.json holding, for a padded

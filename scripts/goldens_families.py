@@ -23,7 +23,7 @@ converted from the SentencePiece model that sentencepiece's PyPI sdist ships), D
 so that transformers computes them at load) and a FinBERT-style BERT checkpoint (its own cased
 vocab.txt, labels positive/negative/neutral).
 
-Run: /work/venv/bin/python scripts/goldens_families.py   (deterministic: fixed seeds, offline)
+Run: .venv-goldens/bin/python scripts/goldens_families.py   (deterministic: fixed seeds, offline)
 """
 import json
 import os

@@ -24,7 +24,7 @@ The batch is 4 sequences of different lengths (some with type-1 segments), padde
 attention mask as HF does; the goldens hold the real tokens only.
 
 Run (reference venv: torch, transformers 4.57.1):
-    /work/venv/bin/python scripts/goldens_finetune.py
+    .venv-goldens/bin/python scripts/goldens_finetune.py
 Deterministic: fixed seeds, one thread, no network.
 """
 import json

@@ -11,7 +11,7 @@ Writes into Tests/Goldens/heads/:
   nsp.json           BertForNextSentencePrediction softmax(IsNext, NotNext).
   splade_fill_mask.json  fill-mask pipeline on the real SPLADE-tiny MLM checkpoint (.cache/models).
 
-Run: PYTHON=/work/venv/hf/bin/python; HF_HUB_OFFLINE=1 $PYTHON scripts/goldens_heads.py
+Run: PYTHON=.venv-goldens/bin/python; HF_HUB_OFFLINE=1 $PYTHON scripts/goldens_heads.py
 Deterministic: fixed seeds, no network.
 """
 import json

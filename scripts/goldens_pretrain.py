@@ -13,7 +13,7 @@ Writes into Tests/Goldens/pretrain/:
                             seed 11) with the SPLADE-tiny tokenizer, padded as one batch.
   score_splade.json         HF BertForMaskedLM (SPLADE-tiny, .cache/models) loss and accuracy.
 
-Run: HF_HUB_OFFLINE=1 $PYTHON scripts/goldens_pretrain.py   (PYTHON=/work/venv/hf/bin/python)
+Run: HF_HUB_OFFLINE=1 $PYTHON scripts/goldens_pretrain.py   (PYTHON=.venv-goldens/bin/python)
 Deterministic: fixed seeds, one thread, no network.
 """
 import csv

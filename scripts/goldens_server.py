@@ -12,7 +12,7 @@ Writes into Tests/Goldens/server/:
                      (backends/candle/src/models/bert.rs, Pool::Splade) and sentence-transformers'
                      SpladePooling compute it; the non-zero entries as (index, value).
 
-Run: HF_HUB_OFFLINE=1 /work/venv/bin/python scripts/goldens_server.py
+Run: HF_HUB_OFFLINE=1 .venv-goldens/bin/python scripts/goldens_server.py
 Deterministic: fixed seeds, no network.
 """
 import json

@@ -2,7 +2,7 @@
 """Word boundaries for whole-word masking with byte-level BPE and Unigram tokenizers (issue 11),
 from HuggingFace `tokenizers` 0.22.1 / `transformers` 4.57.1.
 
-Usage: /work/venv/bin/python scripts/goldens_whole_word.py   (deterministic, offline)
+Usage: .venv-goldens/bin/python scripts/goldens_whole_word.py   (deterministic, offline)
 
 For each committed tokenizer folder below and the first LINES lines of Tests/Goldens/tokenizer/corpus.txt,
 Tests/Goldens/pretrain/whole_word_<name>.jsonl holds the encoding (ids, special-tokens mask, the

@@ -15,7 +15,7 @@ Two jobs:
 The C <-> lambda mapping: BertBLAS minimizes  sum_i -log p_i[y_i] + (lambda/2)*||W||^2  (bias not
 penalized), which is scikit-learn's objective with C = 1/lambda. RidgeClassifier's alpha = lambda.
 
-Deterministic (fixed seeds). Run with $PYTHON (e.g. /work/venv/hf/bin/python).
+Deterministic (fixed seeds). Run with $PYTHON (e.g. .venv-goldens/bin/python).
 """
 import argparse
 import csv

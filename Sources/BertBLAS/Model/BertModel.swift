@@ -102,23 +102,7 @@ public final class BertModel: Sendable {
         ws.lengths.removeAll(keepingCapacity: true)
         var n = 0
         for (b, sequence) in ids.enumerated() {
-            guard !sequence.isEmpty else {
-                throw BertError(.invalidInput, "sequence \(b) is empty")
-            }
-            guard sequence.count <= ws.maxLength else {
-                throw BertError(.invalidInput, "sequence \(b) has \(sequence.count) tokens, more than the workspace's \(ws.maxLength)")
-            }
-            if let bad = sequence.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
-                throw BertError(.invalidInput, "sequence \(b): token id \(bad) is outside the vocabulary (\(config.vocabSize))")
-            }
-            if let types = typeIds?[b] {
-                guard types.count == sequence.count else {
-                    throw BertError(.invalidInput, "sequence \(b): \(types.count) type ids for \(sequence.count) tokens")
-                }
-                if let bad = types.first(where: { $0 < 0 || Int($0) >= config.typeVocabSize }) {
-                    throw BertError(.invalidInput, "sequence \(b): token type id \(bad) is outside type_vocab_size \(config.typeVocabSize)")
-                }
-            }
+            try config.checkSequence(sequence, types: typeIds?[b], index: b, maxLength: ws.maxLength, in: "the workspace")
             ws.starts.append(n)
             ws.lengths.append(sequence.count)
             n += sequence.count
@@ -196,6 +180,34 @@ extension BertModel {
             typeIds.append(encoding.typeIds.count >= length ? Array(encoding.typeIds[0..<length]) : [Int32](repeating: 0, count: length))
         }
         return try forward(ids: ids, typeIds: typeIds, workspace: workspace)
+    }
+}
+
+extension BertConfig {
+    /// The checks of one packed sequence, for every forward pass (inference and training): not
+    /// empty, at most `maxLength` tokens, ids inside the vocabulary, and type ids (when given) one
+    /// per token and inside `type_vocab_size`.
+    /// - Parameters:
+    ///   - index: the sequence's position in its batch, named in the error.
+    ///   - holder: what `maxLength` belongs to, named in the error (e.g. "the workspace").
+    func checkSequence(_ sequence: [Int32], types: [Int32]?, index b: Int, maxLength: Int, in holder: String) throws {
+        guard !sequence.isEmpty else {
+            throw BertError(.invalidInput, "sequence \(b) is empty")
+        }
+        guard sequence.count <= maxLength else {
+            throw BertError(.invalidInput, "sequence \(b) has \(sequence.count) tokens, more than \(holder)'s \(maxLength)")
+        }
+        if let bad = sequence.first(where: { $0 < 0 || Int($0) >= vocabSize }) {
+            throw BertError(.invalidInput, "sequence \(b): token id \(bad) is outside the vocabulary (\(vocabSize))")
+        }
+        if let types {
+            guard types.count == sequence.count else {
+                throw BertError(.invalidInput, "sequence \(b): \(types.count) type ids for \(sequence.count) tokens")
+            }
+            if let bad = types.first(where: { $0 < 0 || Int($0) >= typeVocabSize }) {
+                throw BertError(.invalidInput, "sequence \(b): token type id \(bad) is outside type_vocab_size \(typeVocabSize)")
+            }
+        }
     }
 }
 

@@ -191,21 +191,7 @@ public final class TrainableSequenceClassifier {
         ws.probabilityStarts.removeAll(keepingCapacity: true)
         var n = 0, probabilities = 0
         for (b, sequence) in ids.enumerated() {
-            guard !sequence.isEmpty else { throw BertError(.invalidInput, "sequence \(b) is empty") }
-            guard sequence.count <= ws.maxLength else {
-                throw BertError(.invalidInput, "sequence \(b) has \(sequence.count) tokens, more than the training workspace's \(ws.maxLength)")
-            }
-            if let bad = sequence.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
-                throw BertError(.invalidInput, "sequence \(b): token id \(bad) is outside the vocabulary (\(config.vocabSize))")
-            }
-            if let types = typeIds?[b] {
-                guard types.count == sequence.count else {
-                    throw BertError(.invalidInput, "sequence \(b): \(types.count) type ids for \(sequence.count) tokens")
-                }
-                if let bad = types.first(where: { $0 < 0 || Int($0) >= config.typeVocabSize }) {
-                    throw BertError(.invalidInput, "sequence \(b): token type id \(bad) is outside type_vocab_size \(config.typeVocabSize)")
-                }
-            }
+            try config.checkSequence(sequence, types: typeIds?[b], index: b, maxLength: ws.maxLength, in: "the training workspace")
             ws.starts.append(n)
             ws.lengths.append(sequence.count)
             ws.probabilityStarts.append(probabilities)

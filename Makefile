@@ -19,7 +19,7 @@ BBC        := $(DATA)/bbcnews
 
 export BERTBLAS_CACHE := $(CACHE)
 
-.PHONY: all deps models data build release test examples demo bench bench-corpus clean goldens help
+.PHONY: all deps models data build release test examples demo bench bench-finetune bench-corpus clean goldens help
 
 all: build
 
@@ -27,6 +27,7 @@ help:
 	@echo "make demo    install what is missing, build in release, run the main job on real data"
 	@echo "make test    install what is missing and run the whole test suite"
 	@echo "make bench   bench encoder on MiniLM and, with a reference venv, PyTorch / ONNX Runtime on the same workloads"
+	@echo "make bench-finetune  fine-tuning steps on Rotten Tomatoes: bench finetune and, with a reference venv, PyTorch"
 
 ## System packages: OpenBLAS + LAPACKE, installed only when pkg-config or the header is missing.
 deps:
@@ -114,6 +115,23 @@ bench: deps models $(BENCH_CORPUS)
 			--threads $(BENCH_THREADS) --bertblas $(BENCH_OUT)/bertblas.json; \
 	else \
 		echo "bench: no reference venv ($(BENCH_VENV) with torch, onnxruntime, transformers): skipping PyTorch / ONNX Runtime"; \
+	fi
+
+## Fine-tuning speed (docs/FINETUNE.md): the same training steps of MiniLM on Rotten Tomatoes
+## (fresh/rotten rows in file order, batch 32, max length 64) in BertBLAS (packed) and, when
+## BENCH_VENV has torch and transformers, in PyTorch (padded per batch, as HF's collator does).
+FINETUNE_STEPS ?= 20
+
+bench-finetune: deps models $(ROTTEN)/.complete
+	swift build -c release --product bench
+	@mkdir -p $(BENCH_OUT)
+	.build/release/bench finetune --data $(RTCSV) --steps $(FINETUNE_STEPS) --threads $(BENCH_THREADS) --json > $(BENCH_OUT)/finetune-bertblas.json
+	@cat $(BENCH_OUT)/finetune-bertblas.json
+	@if [ -x $(BENCH_VENV)/bin/python ] && $(BENCH_VENV)/bin/python -c 'import torch, transformers' 2>/dev/null; then \
+		$(BENCH_VENV)/bin/python scripts/bench_finetune_torch.py --model $(MINILM) --data $(RTCSV) \
+			--steps $(FINETUNE_STEPS) --threads $(BENCH_THREADS) --bertblas $(BENCH_OUT)/finetune-bertblas.json; \
+	else \
+		echo "bench-finetune: no reference venv ($(BENCH_VENV) with torch, transformers): skipping PyTorch"; \
 	fi
 
 clean:

@@ -13,6 +13,7 @@ struct Bench: ParsableCommand {
             BlasInfo.self,
             EncoderBench.self,
             PretrainDataBench.self,
+            FinetuneBench.self,
         ]
     )
 

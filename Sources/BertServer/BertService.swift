@@ -320,7 +320,10 @@ public final class BertService: Sendable {
         }
         let openAPI: @Sendable (Request, Context) async throws -> Response = { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.json(routes: self.routes))))
+                     body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.json(
+                         routes: self.routes,
+                         limits: .init(maxClientBatchSize: self.options.maxClientBatchSize,
+                                       vocabularySize: self.model.config.vocabSize)))))
         }
         router.get("/openapi.json", use: openAPI)
         router.get("/api-doc/openapi.json", use: openAPI)

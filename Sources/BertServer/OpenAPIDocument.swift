@@ -7,14 +7,23 @@ import Foundation
 enum OpenAPIDocument {
     typealias Object = [String: Any]
 
+    /// What the server accepts, so that the schemas declare it: a generated body that fits the
+    /// document also fits the server (schemathesis then explores past the validation).
+    struct Limits {
+        /// Most inputs per request (`--max-client-batch-size`).
+        var maxClientBatchSize = 32
+        /// Token ids must be below it (the model's `vocab_size`); nil leaves them unbounded.
+        var vocabularySize: Int? = nil
+    }
+
     /// The document for a server answering `routes` (the model routes; the others are always there).
-    static func json(routes: [String]) -> Data {
-        let object = document(routes: routes)
+    static func json(routes: [String], limits: Limits = Limits()) -> Data {
+        let object = document(routes: routes, limits: limits)
         return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
             ?? Data("{}".utf8)
     }
 
-    static func document(routes: [String]) -> Object {
+    static func document(routes: [String], limits: Limits = Limits()) -> Object {
         var paths: Object = [
             "/health": get("Health check: 200 while serving.", "health", ok: ["description": "Serving"], public: true),
             "/info": get("The model and the server's limits.", "info", ok: json("Model info", ref("Info"))),
@@ -36,7 +45,7 @@ enum OpenAPIDocument {
             ],
             "paths": paths,
             "components": [
-                "schemas": schemas,
+                "schemas": schemas(limits),
                 "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
             ],
         ]
@@ -152,9 +161,12 @@ enum OpenAPIDocument {
         return schema
     }
 
-    static var schemas: Object {
-        let inputType: Object = ["oneOf": [string, array(tokenID)]]
-        let input: Object = ["oneOf": [inputType, array(inputType)]]
+    static func schemas(_ limits: Limits) -> Object {
+        var inputID = tokenID
+        if let size = limits.vocabularySize { inputID["maximum"] = size - 1 }
+        let batch = limits.maxClientBatchSize
+        let inputType: Object = ["oneOf": [string, array(inputID, min: 1)]]
+        let input: Object = ["oneOf": [inputType, array(inputType, min: 1, max: batch)]]
         let truncation: Object = ["type": "string", "enum": ["Left", "Right", "left", "right"], "default": "Right"]
         let errorKinds = APIError.Kind.allCases.map(\.rawValue)
         let simpleToken = object([
@@ -176,7 +188,7 @@ enum OpenAPIDocument {
             "InputType": inputType,
             "TruncationDirection": truncation,
             "TokenizeRequest": object([
-                "inputs": ["oneOf": [string, array(string)]],
+                "inputs": ["oneOf": [string, array(string, min: 1, max: batch)]],
                 "add_special_tokens": ["type": "boolean", "default": true],
                 "prompt_name": nullable(string),
             ], required: ["inputs"]),
@@ -200,7 +212,7 @@ enum OpenAPIDocument {
             ], required: ["inputs"]),
             "EmbedAllResponse": array(array(array(number))),
             "SimilarityRequest": object([
-                "inputs": object(["source_sentence": string, "sentences": array(string)],
+                "inputs": object(["source_sentence": string, "sentences": array(string, min: 1, max: batch)],
                                  required: ["source_sentence", "sentences"]),
                 "parameters": nullable(object([
                     "truncate": nullable(bool), "truncation_direction": ref("TruncationDirection"),
@@ -232,7 +244,7 @@ enum OpenAPIDocument {
             ], required: ["inputs"]),
             "SparseValue": object(["index": count, "value": number], required: ["index", "value"]),
             "EmbedSparseResponse": array(array(ref("SparseValue"))),
-            "PredictInput": ["anyOf": [string, array(string, min: 1, max: 2), array(array(string, min: 1, max: 2))]],
+            "PredictInput": ["anyOf": [string, array(string, min: 1, max: 2), array(array(string, min: 1, max: 2), min: 1, max: batch)]],
             "PredictRequest": object([
                 "inputs": ref("PredictInput"), "truncate": nullable(["type": "boolean", "default": false]),
                 "truncation_direction": ref("TruncationDirection"), "raw_scores": ["type": "boolean", "default": false],
@@ -240,14 +252,14 @@ enum OpenAPIDocument {
             "Prediction": object(["label": string, "score": number], required: ["label", "score"]),
             "PredictResponse": ["anyOf": [array(ref("Prediction")), array(array(ref("Prediction")))]],
             "RerankRequest": object([
-                "query": string, "texts": array(string), "truncate": nullable(["type": "boolean", "default": false]),
+                "query": string, "texts": array(string, min: 1, max: batch), "truncate": nullable(["type": "boolean", "default": false]),
                 "truncation_direction": ref("TruncationDirection"), "raw_scores": ["type": "boolean", "default": false],
                 "return_text": ["type": "boolean", "default": false],
             ], required: ["query", "texts"]),
             "Rank": object(["index": count, "score": number, "text": nullable(string)], required: ["index", "score"]),
             "RerankResponse": array(ref("Rank")),
             "NERRequest": object([
-                "inputs": ["oneOf": [string, array(string)]],
+                "inputs": ["oneOf": [string, array(string, min: 1, max: batch)]],
                 "aggregation_strategy": ["type": "string", "enum": AggregationStrategy.allCases.map(\.rawValue),
                                          "default": "none"],
                 "ignore_labels": array(string),
@@ -258,7 +270,7 @@ enum OpenAPIDocument {
             ], required: ["score", "word", "start", "end"]),
             "NERResponse": ["anyOf": [array(ref("Entity")), array(array(ref("Entity")))]],
             "QARequest": object([
-                "question": string, "context": ["oneOf": [string, array(string)]],
+                "question": string, "context": ["oneOf": [string, array(string, min: 1, max: batch)]],
                 "top_k": ["type": "integer", "minimum": 1, "default": 1],
                 "max_answer_len": ["type": "integer", "minimum": 1, "default": 15],
                 "max_seq_len": nullable(["type": "integer", "minimum": 1]),
@@ -269,7 +281,7 @@ enum OpenAPIDocument {
                              required: ["answer", "score", "start", "end"]),
             "QAResponse": ["anyOf": [array(ref("Answer")), array(array(ref("Answer")))]],
             "FillMaskRequest": object([
-                "inputs": ["oneOf": [string, array(string)]],
+                "inputs": ["oneOf": [string, array(string, min: 1, max: batch)]],
                 "top_k": ["type": "integer", "minimum": 1, "maximum": BertService.maxFillMaskTopK, "default": 5],
                 "targets": array(string, min: 1),
             ], required: ["inputs"]),

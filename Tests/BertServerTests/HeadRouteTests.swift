@@ -313,11 +313,13 @@ struct HeadRouteTests {
     @Test("/openapi.json documents exactly each model's routes, and every $ref resolves",
           arguments: ["cls-stars", "ner-bio", "qa", "mlm", "reranker"])
     func openAPI(_ name: String) async throws {
-        let server = try await TestServer.start(name == "reranker" ? ServerPaths.reranker : Self.headModel(name))
+        let folder = name == "reranker" ? ServerPaths.reranker : Self.headModel(name)
+        let server = try await TestServer.start(folder)
         defer { Task { await server.stop() } }
         let document = try #require(try await server.get("/openapi.json").json() as? Object)
         let paths = try #require(document["paths"] as? Object)
-        let routes = try #require((try await server.get("/info").json() as? Object)?["routes"] as? [String])
+        let info = try #require(try await server.get("/info").json() as? Object)
+        let routes = try #require(info["routes"] as? [String])
         #expect(Set(paths.keys) == Set(routes + ["/health", "/info", "/metrics", "/openapi.json"]))
         let schemas = try #require((document["components"] as? Object)?["schemas"] as? Object)
         var refs: [String] = []
@@ -331,6 +333,18 @@ struct HeadRouteTests {
         }
         collect(document)
         #expect(refs.count > 10)
+        // The input schemas declare the server's own limits: a batch of at most
+        // max_client_batch_size inputs, token ids below the model's vocab_size.
+        let input = try #require((schemas["Input"] as? Object)?["oneOf"] as? [Object])
+        let batchSchema = try #require(input.first { $0["type"] as? String == "array" })
+        #expect(batchSchema["minItems"] as? Int == 1)
+        #expect(batchSchema["maxItems"] as? Int == info["max_client_batch_size"] as? Int)
+        let inputType = try #require((schemas["InputType"] as? Object)?["oneOf"] as? [Object])
+        let idArray = try #require(inputType.first { $0["type"] as? String == "array" })
+        let config = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: folder.appendingPathComponent("config.json"))) as? Object)
+        let vocabSize = try #require(config["vocab_size"] as? Int)
+        #expect((idArray["items"] as? Object)?["maximum"] as? Int == vocabSize - 1)
         for ref in Set(refs) {
             #expect(schemas[String(ref.dropFirst("#/components/schemas/".count))] != nil, "\(ref)")
         }

@@ -78,31 +78,12 @@ struct TokenizerRouteTests {
         let body = "{\"inputs\": [" + Array(repeating: "\"\(text)\"", count: 32).joined(separator: ",") + "]}"
         let expected = try ModelCache.load(ServerPaths.miniLM).tokenizer.encode(text).count
         let clients = 48
-        let statuses = LockedArray<Int>()
-        let wrong = LockedArray<String>()
-        await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<clients {
-                group.addTask {
-                    do {
-                        let reply = try await server.post("/tokenize", body)
-                        statuses.append(reply.status)
-                        if reply.status == 200 {
-                            let tokens = try reply.json() as? [[Any]]
-                            if tokens?.count != 32 || tokens?.allSatisfy({ $0.count == expected }) != true {
-                                wrong.append("a 200 with the wrong tokens")
-                            }
-                        } else if reply.status != 429 || reply.errorType != "Overloaded" {
-                            wrong.append("status \(reply.status): \(reply.text.prefix(200))")
-                        }
-                    } catch {
-                        wrong.append("no reply: \(error)")
-                    }
-                }
-            }
+        let (all, wrong) = await server.flood("/tokenize", body: body, clients: clients) { reply in
+            let tokens = try reply.json() as? [[Any]]
+            return tokens?.count == 32 && tokens?.allSatisfy({ $0.count == expected }) == true
         }
-        let all = statuses.values
         #expect(all.count == clients, "every request got an answer")
-        #expect(wrong.values.isEmpty, "\(wrong.values)")
+        #expect(wrong.isEmpty, "\(wrong)")
         #expect(all.contains(429), "statuses: \(all)")
         #expect(all.contains(200))
         #expect(try await server.get("/health").status == 200)

@@ -50,6 +50,33 @@ final class TestServer: Sendable {
         return TestServer(port: port, service: service, group: group, task: task)
     }
 
+    /// Sends `clients` copies of `body` to `route` at once. Returns every status, and what was
+    /// wrong: a 200 whose reply `isRight` refuses, any status but 200 and 429 `Overloaded`, or no
+    /// reply at all.
+    func flood(_ route: String, body: String, clients: Int,
+               isRight: @escaping @Sendable (HTTPReply) throws -> Bool) async -> (statuses: [Int], wrong: [String]) {
+        let statuses = LockedArray<Int>()
+        let wrong = LockedArray<String>()
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<clients {
+                group.addTask {
+                    do {
+                        let reply = try await self.post(route, body)
+                        statuses.append(reply.status)
+                        if reply.status == 200 {
+                            if try !isRight(reply) { wrong.append("a 200 with a wrong answer") }
+                        } else if reply.status != 429 || reply.errorType != "Overloaded" {
+                            wrong.append("status \(reply.status): \(reply.text.prefix(200))")
+                        }
+                    } catch {
+                        wrong.append("no reply: \(error)")
+                    }
+                }
+            }
+        }
+        return (statuses.values, wrong.values)
+    }
+
     /// Graceful shutdown: in-flight requests finish, then the server stops.
     func stop() async {
         await group.triggerGracefulShutdown()

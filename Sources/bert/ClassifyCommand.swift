@@ -18,7 +18,10 @@ struct ClassifyCommand: ParsableCommand {
             averaged (--long-text chunk), or cut to the first window (--long-text truncate).
 
             Output, in input order: one record per document with path (and line), label, score, \
-            scores and windows. An input that gives no document (missing, unreadable, binary, empty, \
+            scores and windows. Scores are the model's: softmax probabilities, a sigmoid per label \
+            for a multi-label model (whose record also lists "labels", those scored >= 0.5), the \
+            number itself for a regression model (label: the target's name); --raw-scores gives \
+            the logits (averaged over windows). An input that gives no document (missing, unreadable, binary, empty, \
             a symlink loop, over --max-bytes) gets one record with "error"; invalid UTF-8 is \
             replaced by U+FFFD with a "warning". The exit status is non-zero at the end if any \
             input failed.
@@ -53,6 +56,9 @@ struct ClassifyCommand: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Windows per forward pass.", valueName: "n"))
     var batchSize: Int = 32
 
+    @Flag(name: .long, help: "Scores are the logits, before softmax or sigmoid. Default: off (the model's scores).")
+    var rawScores = false
+
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Files larger than this many bytes get an error record.", valueName: "bytes"))
     var maxBytes: Int = DocumentReader.defaultMaxBytes
 
@@ -73,11 +79,13 @@ struct ClassifyCommand: ParsableCommand {
 
     private func body() throws {
         let report = Report()
-        let classifier = try DocumentClassifier(directory: model.url, batchSize: batchSize, kernel: kernel.kernel)
+        let classifier = try DocumentClassifier(directory: model.url, batchSize: batchSize, kernel: kernel.kernel,
+                                                function: rawScores ? ClassificationFunction.none : nil)
         let mode: DocumentWalker.Mode = lines ? .lines : csvColumn.map { .csvColumn($0) } ?? .file
         let entries = DocumentWalker.expand(paths.isEmpty ? ["-"] : paths, glob: glob)
         let format = self.format ?? (Terminal.stdoutIsTTY ? .table : .jsonl)
-        let writer = RecordWriter(format: format, labels: classifier.labels, topK: topK,
+        let multiLabel = !rawScores && classifier.classifier.function == .sigmoid && classifier.labels.count > 1
+        let writer = RecordWriter(format: format, labels: classifier.labels, topK: topK, multiLabel: multiLabel,
                                   pathWidth: min(60, max(4, entries.map { $0.path.unicodeScalars.count + (mode == .file ? 0 : 6) }.max() ?? 4)))
         writer.header()
         let progress = ProgressBar(unit: "files", total: entries.count)
@@ -140,6 +148,8 @@ final class RecordWriter {
         var score: Float?
         /// The best `--top-k` labels' scores (every label by default).
         var scores: [String: Float]?
+        /// Multi-label models: the labels scored ≥ 0.5, in label order.
+        var labels: [String]?
         var windows: Int?
         var error: String?
         var warning: String?
@@ -148,13 +158,15 @@ final class RecordWriter {
     let format: ClassifyCommand.Format
     let labels: [String]
     let topK: Int?
+    let multiLabel: Bool
     let pathWidth: Int
     let labelWidth: Int
 
-    init(format: ClassifyCommand.Format, labels: [String], topK: Int?, pathWidth: Int) {
+    init(format: ClassifyCommand.Format, labels: [String], topK: Int?, multiLabel: Bool = false, pathWidth: Int) {
         self.format = format
         self.labels = labels
         self.topK = topK
+        self.multiLabel = multiLabel
         self.pathWidth = pathWidth
         self.labelWidth = max(5, min(30, labels.map { $0.unicodeScalars.count }.max() ?? 5))
     }
@@ -180,6 +192,7 @@ final class RecordWriter {
                 record.scores = Dictionary(uniqueKeysWithValues: p.ranked.prefix(topK ?? labels.count).map { (labels[$0], p.scores[$0]) })
                 record.windows = p.windows
                 record.warning = document.warning
+                if multiLabel { record.labels = MultiLabelMetrics.predictedSets(scores: p.scores, labels: labels.count)[0].map { labels[$0] } }
             }
             JSONLines.write(record)
         case .csv:

@@ -3,7 +3,8 @@ import BertBLAS
 import Foundation
 
 /// `bert eval`: accuracy, macro-F1, per-label precision/recall and the confusion matrix of a
-/// classifier on labeled data.
+/// classifier on labeled data; micro/macro-F1 of a multi-label classifier; Pearson r and RMSE of
+/// a regression model.
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
@@ -15,6 +16,14 @@ struct EvalCommand: ParsableCommand {
             by default its recorded --validation-split and --seed. Prints a table, or with --json \
             {"accuracy", "macro_f1", "labels", "per_label": {label: {"precision", "recall", "f1", \
             "support"}}, "confusion": [[…]]} (rows: true label, columns: predicted).
+
+            The model's problem type decides the metrics. A multi-label model (problem_type \
+            multi_label_classification): the labels of each text are joined by --label-separator in \
+            the data, a label is predicted when its sigmoid score is >= 0.5; micro-F1, macro-F1, \
+            subset accuracy and per-label figures. A regression model (problem_type regression, or a \
+            train-head --task regression head): the label column is a number; Pearson r, RMSE, MAE, \
+            and with --rating-scale the 5-star accuracy. Their splits are seeded but not stratified, \
+            as in training.
             """)
 
     enum Split: String, ExpressibleByArgument, CaseIterable { case all, train, validation }
@@ -52,22 +61,23 @@ struct EvalCommand: ParsableCommand {
         try Report.stoppingOnError(body)
     }
 
-    private func body() throws {
-        let report = Report()
-        let classifier = try DocumentClassifier(directory: model.url, batchSize: batchSize, kernel: kernel.kernel)
-        let record = classifier.headConfig?.training
-        // Default to the labels the head was trained without (e.g. 'plot'), unless given.
-        let excluded = data.excludeLabel.isEmpty ? (record?.excludedLabels ?? []) : data.excludeLabel
-        let dataset = try data.load(report: report, excluded: excluded)
-        let index = Dictionary(uniqueKeysWithValues: classifier.labels.enumerated().map { ($1, $0) })
-        let unknown = dataset.labels.filter { index[$0] == nil }
-        if !unknown.isEmpty {
-            throw BertError(.invalidInput, "\(data.data): label(s) \(unknown.joined(separator: ", ")) are not among the model's labels (\(classifier.labels.joined(separator: ", ")))")
+    /// What the model predicts, from its score function: raw outputs are regression, independent
+    /// sigmoids over several labels are multi-label.
+    static func problemType(_ classifier: SequenceClassifier) -> ProblemType {
+        switch classifier.function {
+        case .none: .regression
+        case .sigmoid where classifier.labels.count > 1: .multiLabelClassification
+        default: .singleLabelClassification
         }
+    }
+
+    /// The documents of the selected part, and their predictions (long documents: window scores averaged).
+    private func predict(_ classifier: DocumentClassifier, _ dataset: LabeledDataset, stratified: Bool,
+                         record: HeadFolder.TrainingRecord?) throws -> (selected: [Int], predictions: [DocumentPrediction]) {
         var selected = Array(dataset.examples.indices)
         if split != .all {
             let parts = try dataset.split(validationFraction: validationSplit ?? record?.validationSplit ?? 0.2,
-                                          seed: seed ?? record?.seed ?? 42)
+                                          seed: seed ?? record?.seed ?? 42, stratified: stratified)
             selected = split == .train ? parts.train : parts.validation
         }
         let texts = selected.map { dataset.examples[$0].text }
@@ -82,6 +92,54 @@ struct EvalCommand: ParsableCommand {
             bar.update(start)
         }
         bar.finish()
+        return (selected, predictions)
+    }
+
+    /// Multi-label and regression models.
+    private func evaluate(_ classifier: DocumentClassifier, problem: ProblemType, dataset: LabeledDataset,
+                          record: HeadFolder.TrainingRecord?, report: Report) throws {
+        let targets = try LabeledTargets(dataset, problemType: problem, separator: data.labelSeparator)
+        let (selected, predictions) = try predict(classifier, dataset, stratified: false, record: record)
+        var text = "data      \(data.data) (\(split.rawValue))\n"
+        switch targets.values {
+        case .numbers(let numbers):
+            let metrics = try RegressionMetrics(truth: selected.map { numbers[$0] },
+                                                predicted: predictions.map { Double($0.scores[0]) }, scale: data.ratingScale?.scale)
+            if json { JSONLines.write(metrics) } else { text += metrics.table }
+        case .sets(let sets):
+            let index = Dictionary(uniqueKeysWithValues: classifier.labels.enumerated().map { ($1, $0) })
+            let unknown = targets.outputs.filter { index[$0] == nil }
+            if !unknown.isEmpty {
+                throw BertError(.invalidInput, "\(data.data): label(s) \(unknown.joined(separator: ", ")) are not among the model's labels (\(classifier.labels.joined(separator: ", ")))")
+            }
+            let truth = selected.map { sets[$0].compactMap { index[targets.outputs[$0]] }.sorted() }
+            let predicted = MultiLabelMetrics.predictedSets(scores: Array(predictions.map(\.scores).joined()), labels: classifier.labels.count)
+            let metrics = try MultiLabelMetrics(truth: truth, predicted: predicted, labels: classifier.labels)
+            if json { JSONLines.write(metrics) } else { text += metrics.table }
+        case .classes:
+            break
+        }
+        if !json { Output.write(text) }
+        try report.finish()
+    }
+
+    private func body() throws {
+        let report = Report()
+        let classifier = try DocumentClassifier(directory: model.url, batchSize: batchSize, kernel: kernel.kernel)
+        let record = classifier.headConfig?.training
+        // Default to the labels the head was trained without (e.g. 'plot'), unless given.
+        let excluded = data.excludeLabel.isEmpty ? (record?.excludedLabels ?? []) : data.excludeLabel
+        let dataset = try data.load(report: report, excluded: excluded)
+        let problem = Self.problemType(classifier.classifier)
+        if problem != .singleLabelClassification {
+            return try evaluate(classifier, problem: problem, dataset: dataset, record: record, report: report)
+        }
+        let index = Dictionary(uniqueKeysWithValues: classifier.labels.enumerated().map { ($1, $0) })
+        let unknown = dataset.labels.filter { index[$0] == nil }
+        if !unknown.isEmpty {
+            throw BertError(.invalidInput, "\(data.data): label(s) \(unknown.joined(separator: ", ")) are not among the model's labels (\(classifier.labels.joined(separator: ", ")))")
+        }
+        let (selected, predictions) = try predict(classifier, dataset, stratified: true, record: record)
         let truth = selected.map { index[dataset.examples[$0].label] ?? 0 }
         let metrics = try ClassificationMetrics(truth: truth, predicted: predictions.map(\.labelIndex), labels: classifier.labels)
         if json {

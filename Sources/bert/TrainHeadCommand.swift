@@ -16,6 +16,11 @@ struct TrainHeadCommand: ParsableCommand {
             overlapping windows (--long-text chunk); each window is an example weighted \
             1/windows, and a document's prediction averages its windows' probabilities.
 
+            --task regression: the label column holds a number per document (e.g. a rating); the \
+            head is ridge regression (the closed form of --solver ridge on the numbers; the default \
+            solver then), the split is seeded but not stratified, and the report gives Pearson r \
+            and RMSE, and the 5-star accuracy with --rating-scale.
+
             --out DIR becomes a model folder for 'bert classify' and 'bert eval': head.safetensors, \
             and bertblas_head.json with the labels, pooling, normalization, max length, the \
             encoder's path relative to DIR, and the training report.
@@ -24,21 +29,19 @@ struct TrainHeadCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var kernel: KernelOptions
     @OptionGroup var data: DataOptions
+    @OptionGroup var split: SplitOptions
 
     @Option(name: .long, help: ArgumentHelp("The head folder to write (created if needed). Required.", valueName: "dir"))
     var out: String
 
-    @Option(name: .long, help: ArgumentHelp("newton (logistic regression) or ridge.", valueName: "newton|ridge"))
-    var solver: HeadTrainer.Solver = .newton
+    @Option(name: .long, help: ArgumentHelp("classification (one label per document) or regression (a number per document, ridge regression).", valueName: "classification|regression"))
+    var task: TrainingTask = .classification
+
+    @Option(name: .long, help: ArgumentHelp("newton (logistic regression) or ridge. (default: newton for classification, ridge for regression)", valueName: "newton|ridge"))
+    var solver: HeadTrainer.Solver?
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("λ, the L2 penalty on the weights; scikit-learn's C = 1/λ (ridge: alpha = λ).", valueName: "λ"))
     var regularization: Float = 1
-
-    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Fraction of each label held out for validation, in [0, 1).", valueName: "fraction"))
-    var validationSplit: Double = 0.2
-
-    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Seed of the split.", valueName: "n"))
-    var seed: UInt64 = 42
 
     @Option(name: .long, help: ArgumentHelp("chunk: every overlapping window of a long document; truncate: first window only.", valueName: "chunk|truncate"))
     var longText: LongTextMode = .chunk
@@ -64,7 +67,9 @@ struct TrainHeadCommand: ParsableCommand {
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2 ([CLS] and [SEP]), got \(maxLength)") }
-        if !(0 ..< 1).contains(validationSplit) { throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)") }
+        if task == .multiLabel { throw ValidationError("--task multi-label is not supported by train-head (use bert finetune --task multi-label)") }
+        if task == .regression && solver == .newton { throw ValidationError("--task regression needs --solver ridge (newton fits logistic regression)") }
+        if data.ratingScale != nil && task != .regression { throw ValidationError("--rating-scale applies to --task regression only") }
         if !(regularization > 0) || !regularization.isFinite { throw ValidationError("--regularization must be a positive number, got \(regularization)") }
     }
 
@@ -80,36 +85,50 @@ struct TrainHeadCommand: ParsableCommand {
         var bar: ProgressBar?
         let result = try HeadTrainer.train(
             embedder: embedder, data: dataset, dataPath: data.data, excludedLabels: data.excludeLabel.sorted(),
-            options: .init(solver: solver, regularization: regularization, validationSplit: validationSplit,
-                           seed: seed, longText: longText),
+            options: .init(solver: solverChoice, regularization: regularization, validationSplit: split.validationSplit,
+                           seed: split.seed, longText: longText, problemType: task.problemType,
+                           targetName: data.labelColumn, ratingScale: data.ratingScale?.scale),
             progress: { done, total in
                 if bar == nil { bar = ProgressBar(unit: "windows", total: total) }
                 bar?.update(done)
             })
         bar?.finish()
         let outURL = URL(fileURLWithPath: out)
-        let config = HeadTrainer.config(for: result, labels: dataset.labels, embedder: embedder, output: outURL)
+        let config = HeadTrainer.config(for: result, labels: result.labels, embedder: embedder, output: outURL)
         try HeadFolder.write(outURL, head: result.head, config: config)
         if let exportFeatures { try export(result, dataset: dataset, to: exportFeatures) }
 
         let r = result.record
         if json {
             JSONLines.write(Summary(
-                out: out, labels: dataset.labels, windows: result.windows.features.rows,
+                out: out, task: task.rawValue, labels: result.labels, windows: result.windows.features.rows,
                 trainExamples: r.trainExamples, validationExamples: r.validationExamples,
                 trainAccuracy: r.trainAccuracy, validationAccuracy: result.validationMetrics?.accuracy,
-                validationMacroF1: result.validationMetrics?.macroF1, solver: r.solver,
+                validationMacroF1: result.validationMetrics?.macroF1, trainRegression: result.trainRegression,
+                validationRegression: result.validationRegression, solver: r.solver,
                 regularization: r.regularization, iterations: r.iterations, converged: r.converged,
                 embedSeconds: r.embedSeconds, solveSeconds: r.solveSeconds,
                 blasCore: BLASRuntime.coreName, blasThreads: BLASRuntime.threads))
         } else {
-            var text = "data        \(data.data): \(dataset.examples.count) documents, \(dataset.labels.count) labels (\(dataset.labels.joined(separator: ", ")))\n"
-            text += "split       \(r.trainExamples) train / \(r.validationExamples) validation (seed \(seed), stratified)\n"
+            let what = task == .regression ? "target \(result.labels[0])" : "\(dataset.labels.count) labels (\(dataset.labels.joined(separator: ", ")))"
+            var text = "data        \(data.data): \(dataset.examples.count) documents, \(what)\n"
+            text += "split       \(r.trainExamples) train / \(r.validationExamples) validation (seed \(split.seed)\(task == .regression ? "" : ", stratified"))\n"
             text += "windows     \(result.windows.features.rows) (\(longText.rawValue), max length \(embedder.maxLength)), \(embedder.dimension) features, \(embedder.poolingName) pooling\(embedder.sentence.normalize ? ", normalized" : "")\n"
-            text += "solver      \(r.solver), λ = \(r.regularization) (C = \(1 / r.regularization))" + (solver == .newton ? ", \(r.iterations) Newton steps\(r.converged ? "" : " (not converged)")" : "") + "\n"
-            text += String(format: "accuracy    train %.4f", r.trainAccuracy)
-            if let v = result.validationMetrics { text += String(format: "   validation %.4f (macro-F1 %.4f)", v.accuracy, v.macroF1) }
-            text += "\n"
+            text += "solver      \(r.solver), λ = \(r.regularization) (C = \(1 / r.regularization))" + (solverChoice == .newton ? ", \(r.iterations) Newton steps\(r.converged ? "" : " (not converged)")" : "") + "\n"
+            if let t = result.trainMetrics {
+                text += String(format: "accuracy    train %.4f", t.accuracy)
+                if let v = result.validationMetrics { text += String(format: "   validation %.4f (macro-F1 %.4f)", v.accuracy, v.macroF1) }
+                text += "\n"
+            }
+            if let t = result.trainRegression {
+                text += String(format: "pearson r   train %.4f", t.pearson)
+                if let v = result.validationRegression {
+                    text += String(format: "   validation %.4f (RMSE %.4f", v.pearson, v.rmse)
+                    if let stars = v.starAccuracy { text += String(format: ", 5-star accuracy %.4f", stars) }
+                    text += ")"
+                }
+                text += "\n"
+            }
             text += String(format: "time        embedding %.2f s, solving %.3f s\n", r.embedSeconds, r.solveSeconds)
             text += "blas        \(BLASRuntime.coreName), \(BLASRuntime.threads) thread(s)\n"
             text += "head        \(out)  (encoder: \(config.encoder))\n"
@@ -117,6 +136,9 @@ struct TrainHeadCommand: ParsableCommand {
         }
         try report.finish()
     }
+
+    /// `--solver`, or the task's default.
+    var solverChoice: HeadTrainer.Solver { solver ?? (task == .regression ? .ridge : .newton) }
 
     func makeEmbedder() throws -> WindowEmbedder {
         try WindowEmbedder(directory: model.url, pooling: pooling, normalize: normalize, maxLength: maxLength,
@@ -150,13 +172,17 @@ extension TrainHeadCommand {
     /// The `--json` summary.
     struct Summary: Encodable {
         var out: String
+        var task: String
         var labels: [String]
         var windows: Int
         var trainExamples: Int
         var validationExamples: Int
-        var trainAccuracy: Double
+        var trainAccuracy: Double?
         var validationAccuracy: Double?
         var validationMacroF1: Double?
+        /// Regression: Pearson r, RMSE, MAE (and star accuracy) of each part.
+        var trainRegression: RegressionMetrics?
+        var validationRegression: RegressionMetrics?
         var solver: String
         var regularization: Double
         var iterations: Int
@@ -167,7 +193,8 @@ extension TrainHeadCommand {
         var blasThreads: Int
 
         enum CodingKeys: String, CodingKey {
-            case out, labels, windows, solver, regularization, iterations, converged
+            case out, task, labels, windows, solver, regularization, iterations, converged
+            case trainRegression = "train_regression", validationRegression = "validation_regression"
             case trainExamples = "train_examples", validationExamples = "validation_examples"
             case trainAccuracy = "train_accuracy", validationAccuracy = "validation_accuracy"
             case validationMacroF1 = "validation_macro_f1", embedSeconds = "embed_seconds"

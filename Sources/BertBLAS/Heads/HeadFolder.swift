@@ -23,9 +23,9 @@ public enum HeadFolder {
         public var format: String
         /// Format version, 1.
         public var version: Int
-        /// `logistic` or `ridge`.
+        /// `logistic`, `ridge` or `regression` (one output, the number itself).
         public var kind: LinearHead.Kind
-        /// Label names in index order (row order of the weights).
+        /// Label names in index order (row order of the weights); a regression head's target name.
         public var labels: [String]
         /// The encoder folder, relative to the head folder.
         public var encoder: String
@@ -88,12 +88,20 @@ public enum HeadFolder {
         public var trainExamples: Int
         /// See `trainExamples`.
         public var validationExamples: Int
-        /// Accuracies (validation nil when the split is 0).
-        public var trainAccuracy: Double
+        /// Accuracies (validation nil when the split is 0; both nil for regression).
+        public var trainAccuracy: Double?
         /// See `trainAccuracy`.
         public var validationAccuracy: Double?
         /// Validation macro-F1, or nil.
         public var validationMacroF1: Double?
+        /// Regression: Pearson r of the training and validation documents (nil otherwise).
+        public var trainPearson: Double?
+        /// See `trainPearson`.
+        public var validationPearson: Double?
+        /// Regression: validation RMSE.
+        public var validationRMSE: Double?
+        /// Regression with a rating scale: validation star-class accuracy.
+        public var validationStarAccuracy: Double?
         /// Newton iterations (0 for ridge) and convergence.
         public var iterations: Int
         /// See `iterations`.
@@ -106,8 +114,10 @@ public enum HeadFolder {
         /// Creates a record.
         public init(data: String, solver: String, regularization: Double, validationSplit: Double, seed: UInt64,
                     longText: String, excludedLabels: [String], trainExamples: Int, validationExamples: Int,
-                    trainAccuracy: Double, validationAccuracy: Double?, validationMacroF1: Double?,
-                    iterations: Int, converged: Bool, embedSeconds: Double, solveSeconds: Double) {
+                    trainAccuracy: Double?, validationAccuracy: Double?, validationMacroF1: Double?,
+                    iterations: Int, converged: Bool, embedSeconds: Double, solveSeconds: Double,
+                    trainPearson: Double? = nil, validationPearson: Double? = nil, validationRMSE: Double? = nil,
+                    validationStarAccuracy: Double? = nil) {
             self.data = data
             self.solver = solver
             self.regularization = regularization
@@ -124,6 +134,10 @@ public enum HeadFolder {
             self.converged = converged
             self.embedSeconds = embedSeconds
             self.solveSeconds = solveSeconds
+            self.trainPearson = trainPearson
+            self.validationPearson = validationPearson
+            self.validationRMSE = validationRMSE
+            self.validationStarAccuracy = validationStarAccuracy
         }
 
         enum CodingKeys: String, CodingKey {
@@ -138,6 +152,8 @@ public enum HeadFolder {
             case validationMacroF1 = "validation_macro_f1"
             case embedSeconds = "embed_seconds"
             case solveSeconds = "solve_seconds"
+            case trainPearson = "train_pearson", validationPearson = "validation_pearson"
+            case validationRMSE = "validation_rmse", validationStarAccuracy = "validation_star_accuracy"
         }
     }
 
@@ -163,8 +179,14 @@ public enum HeadFolder {
         guard config.format == formatTag else {
             throw BertError(.invalidFile, "\(configURL.path): format is '\(config.format)', expected '\(formatTag)'")
         }
-        guard config.labels.count >= 2 else {
-            throw BertError(.invalidFile, "\(configURL.path): labels must name at least 2 classes, has \(config.labels.count)")
+        if config.kind == .regression {
+            guard config.labels.count == 1 else {
+                throw BertError(.invalidFile, "\(configURL.path): a regression head has one label (its target's name), has \(config.labels.count)")
+            }
+        } else {
+            guard config.labels.count >= 2 else {
+                throw BertError(.invalidFile, "\(configURL.path): labels must name at least 2 classes, has \(config.labels.count)")
+            }
         }
         guard config.maxLength >= 2 else {
             throw BertError(.invalidFile, "\(configURL.path): max_length must be at least 2 ([CLS] and [SEP]), got \(config.maxLength)")

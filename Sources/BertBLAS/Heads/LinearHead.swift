@@ -73,6 +73,8 @@ public struct LinearHead: Sendable, Equatable {
         case logistic
         /// Ridge classifier on ±1 targets: the logits are decision values; their softmax only ranks.
         case ridge
+        /// Ridge regression: one output, the predicted number itself (no softmax).
+        case regression
     }
 
     /// L, the number of labels.
@@ -88,10 +90,16 @@ public struct LinearHead: Sendable, Equatable {
 
     /// Creates a head from its weights.
     /// - Throws: `BertError.shape` when `weight` is not `[labelCount, inputSize]` or `bias` not
-    ///   `[labelCount]`, or when `labelCount < 2`.
+    ///   `[labelCount]`, or when `labelCount < 2` (a classifier) or not 1 (`.regression`).
     public init(weight: [Float], bias: [Float], labelCount: Int, inputSize: Int, kind: Kind = .logistic) throws {
-        guard labelCount >= 2 else {
-            throw BertError(.shape, "linear head: needs at least 2 labels, got \(labelCount)")
+        if kind == .regression {
+            guard labelCount == 1 else {
+                throw BertError(.shape, "linear head: a regression head has 1 output, got \(labelCount)")
+            }
+        } else {
+            guard labelCount >= 2 else {
+                throw BertError(.shape, "linear head: needs at least 2 labels, got \(labelCount)")
+            }
         }
         let (size, overflow) = labelCount.multipliedReportingOverflow(by: inputSize)
         guard inputSize > 0, !overflow, weight.count == size else {

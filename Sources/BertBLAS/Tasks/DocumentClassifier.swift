@@ -6,9 +6,9 @@ public struct DocumentPrediction: Sendable, Equatable, Codable {
     public var label: String
     /// Its index in the classifier's labels.
     public var labelIndex: Int
-    /// Its score (the averaged window probability).
+    /// Its score (the averaged window probability; a regression model's number).
     public var score: Float
-    /// Every label's score, in label order (they sum to 1).
+    /// Every label's score, in label order (softmax: they sum to 1; sigmoid: each in [0, 1]).
     public var scores: [Float]
     /// Windows the document was split into (1 unless long and in `.chunk` mode).
     public var windows: Int
@@ -61,10 +61,12 @@ public final class DocumentClassifier: EncoderTask {
     ///   - directory: a folder with `bertblas_head.json`, or a `BertForSequenceClassification` folder.
     ///   - batchSize: windows per forward pass (default 32).
     ///   - kernel: `.blas` (default) or the `.naive` reference for every matrix product.
+    ///   - function: overrides the score function (e.g. `.none`: window logits averaged).
     /// - Throws: `BertError` from `SequenceClassifier.init(directory:kernel:function:)`.
-    public convenience init(directory: URL, batchSize: Int = 32, kernel: Kernel = .blas) throws {
+    public convenience init(directory: URL, batchSize: Int = 32, kernel: Kernel = .blas,
+                            function: ClassificationFunction? = nil) throws {
         guard batchSize > 0 else { throw BertError(.invalidInput, "batchSize must be positive, got \(batchSize)") }
-        try self.init(classifier: SequenceClassifier(directory: directory, kernel: kernel), batchSize: batchSize)
+        try self.init(classifier: SequenceClassifier(directory: directory, kernel: kernel, function: function), batchSize: batchSize)
     }
 
     public func encode(_ input: Input) throws -> [Encoding] {

@@ -27,7 +27,7 @@ public struct Classification: Sendable, Equatable, Codable {
 ///   `multi_label_classification`, or a single label) or nothing (`regression`). Labels come from
 ///   `id2label`.
 /// - Trained head: the head folder's pooling, normalization and max length over the encoder,
-///   then its linear head and softmax.
+///   then its linear head and softmax (a regression head: its one output as it is).
 ///
 /// Immutable and `Sendable`: share one instance across threads.
 ///
@@ -95,7 +95,8 @@ public final class SequenceClassifier: EncoderTask {
     /// - Throws: `BertError` from `HeadFolder.load` naming the folder's files; `.config` when the
     ///   folder's pooling or max length cannot be had from `model`; `.shape` when the head's size
     ///   differs from the embeddings'.
-    public init(model: LoadedModel, headFolder directory: URL) throws {
+    /// - Parameter function: overrides the head's score function (softmax; none for regression).
+    public init(model: LoadedModel, headFolder directory: URL, function: ClassificationFunction? = nil) throws {
         let (config, linear, _) = try HeadFolder.load(directory)
         let configPath = directory.appendingPathComponent(HeadFolder.configFile).path
         let modes = try config.pooling.split(separator: "+").map { name in
@@ -115,7 +116,7 @@ public final class SequenceClassifier: EncoderTask {
         self.model = model
         head = .trained(sentence, linear, config)
         labels = config.labels
-        function = .softmax
+        self.function = function ?? (config.kind == .regression ? .none : .softmax)
         maxLength = sentence.maxLength
     }
 
@@ -124,13 +125,13 @@ public final class SequenceClassifier: EncoderTask {
     /// - Parameters:
     ///   - directory: a folder with `bertblas_head.json`, or a `BertForSequenceClassification` folder.
     ///   - kernel: `.blas` (default) or `.naive` for every matrix product, the trained head's included.
-    ///   - function: overrides a checkpoint's score function.
+    ///   - function: overrides the score function (e.g. `.none` for raw logits).
     /// - Throws: the cases of `init(model:function:)` and `init(model:headFolder:)`, and `BertError`
     ///   from loading.
     public convenience init(directory: URL, kernel: Kernel = .blas, function: ClassificationFunction? = nil) throws {
         if HeadFolder.isHeadFolder(directory) {
             let encoder = try HeadFolder.load(directory).encoder
-            try self.init(model: LoadedModel(directory: encoder, kernel: kernel), headFolder: directory)
+            try self.init(model: LoadedModel(directory: encoder, kernel: kernel), headFolder: directory, function: function)
         } else {
             try self.init(model: LoadedModel(directory: directory, kernel: kernel), function: function)
         }

@@ -4,7 +4,9 @@ import Foundation
 /// `AutoModelForSequenceClassification` and every BertBLAS command load:
 /// ```
 /// config.json        the source config with architectures [BertForSequenceClassification],
-///                    id2label / label2id and problem_type
+///                    id2label / label2id (regression: the one target's name) and
+///                    problem_type (single_label_classification, multi_label_classification,
+///                    regression)
 /// model.safetensors  every parameter, F32, under BertForSequenceClassification's names
 /// tokenizer files    copied from the source folder
 /// ```
@@ -15,11 +17,14 @@ public enum FineTunedFolder {
     /// - Parameters:
     ///   - directory: the folder to write (created if needed).
     ///   - model: the trained model.
-    ///   - labels: label names in classifier order.
+    ///   - labels: label names in classifier order (regression: one name).
+    ///   - problemType: written as `problem_type`; it decides the loss transformers trains with
+    ///     and the score function of the text-classification pipeline and `SequenceClassifier`.
     ///   - source: the folder the model was loaded from (its config and tokenizer are reused).
     /// - Throws: `BertError.shape` when the labels do not match the classifier, `.io` naming the
     ///   file that cannot be read or written.
-    public static func write(_ directory: URL, model: TrainableSequenceClassifier, labels: [String], source: URL) throws {
+    public static func write(_ directory: URL, model: TrainableSequenceClassifier, labels: [String],
+                             problemType: ProblemType = .singleLabelClassification, source: URL) throws {
         guard labels.count == model.labelCount else {
             throw BertError(.shape, "\(labels.count) label names for a classifier of \(model.labelCount) labels")
         }
@@ -31,7 +36,7 @@ public enum FineTunedFolder {
         config["architectures"] = ["BertForSequenceClassification"]
         config["id2label"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { (String($0), $1) })
         config["label2id"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
-        config["problem_type"] = "single_label_classification"
+        config["problem_type"] = problemType.rawValue
         let p = model.parameters
         let tensors = p.entries.map { ($0.name, $0.shape, Array(p.values(of: $0))) }
         do {

@@ -6,6 +6,11 @@ import Foundation
 /// `.truncate`). Each window is a training example with its document's label and weight
 /// 1/windows, so every document counts once; a document's prediction averages its windows'
 /// probabilities, exactly as `DocumentClassifier` does at classification time.
+///
+/// Regression (`ProblemType.regression`): each label is a number, the head is ridge regression
+/// (`RidgeClassifier.fitRegression`) on the same windows and weights, a document's prediction is
+/// its windows' mean output, and the metrics are Pearson r, RMSE (and star accuracy on a
+/// `RatingScale`).
 public enum HeadTrainer {
     /// Which model to fit.
     public enum Solver: String, Sendable, CaseIterable, Codable {
@@ -27,15 +32,27 @@ public enum HeadTrainer {
         public var seed: UInt64
         /// Default `.chunk`.
         public var longText: LongTextMode
+        /// Single-label classification (default) or regression (needs `.ridge`); multi-label is
+        /// not supported by the head trainer.
+        public var problemType: ProblemType
+        /// Regression: the target's name, the head's one label (default `label`).
+        public var targetName: String
+        /// Regression: the scale of the star accuracy (default none).
+        public var ratingScale: RatingScale?
 
         /// Creates options; each argument defaults as documented on its property.
         public init(solver: Solver = .newton, regularization: Float = 1, validationSplit: Double = 0.2,
-                    seed: UInt64 = 42, longText: LongTextMode = .chunk) {
+                    seed: UInt64 = 42, longText: LongTextMode = .chunk,
+                    problemType: ProblemType = .singleLabelClassification, targetName: String = "label",
+                    ratingScale: RatingScale? = nil) {
             self.solver = solver
             self.regularization = regularization
             self.validationSplit = validationSplit
             self.seed = seed
             self.longText = longText
+            self.problemType = problemType
+            self.targetName = targetName
+            self.ratingScale = ratingScale
         }
     }
 
@@ -45,10 +62,16 @@ public enum HeadTrainer {
         public var head: LinearHead
         /// The training report (also stored in the head folder).
         public var record: HeadFolder.TrainingRecord
-        /// Metrics on the training documents.
-        public var trainMetrics: ClassificationMetrics
-        /// Metrics on the validation documents (nil when the split is 0).
+        /// Metrics on the training documents (nil for regression).
+        public var trainMetrics: ClassificationMetrics?
+        /// Metrics on the validation documents (nil when the split is 0, or for regression).
         public var validationMetrics: ClassificationMetrics?
+        /// Regression: metrics on the training documents.
+        public var trainRegression: RegressionMetrics?
+        /// Regression: metrics on the validation documents (nil when the split is 0).
+        public var validationRegression: RegressionMetrics?
+        /// The head's labels: the data's labels, or the regression target's name.
+        public var labels: [String]
         /// Every window's features (all documents), with their documents.
         public var windows: DocumentWindows
         /// Ascending document indices of each part.
@@ -70,6 +93,14 @@ public enum HeadTrainer {
     public static func train(embedder: WindowEmbedder, data: LabeledDataset, dataPath: String,
                              excludedLabels: [String] = [], options: Options = Options(),
                              progress: ((Int, Int) -> Void)? = nil) throws -> Result {
+        switch options.problemType {
+        case .singleLabelClassification: break
+        case .regression:
+            return try trainRegression(embedder: embedder, data: data, dataPath: dataPath, excludedLabels: excludedLabels,
+                                       options: options, progress: progress)
+        case .multiLabelClassification:
+            throw BertError(.unsupported, "\(dataPath): the head trainer fits single-label classifiers and regression, not multi-label classification")
+        }
         guard data.labels.count >= 2 else {
             throw BertError(.invalidInput, "\(dataPath): a classifier needs at least 2 labels, found \(data.labels.count) (\(data.labels.joined(separator: ", ")))")
         }
@@ -126,7 +157,50 @@ public enum HeadTrainer {
             validationMacroF1: validationMetrics?.macroF1, iterations: iterations, converged: converged,
             embedSeconds: embedSeconds, solveSeconds: solveSeconds)
         return Result(head: head, record: record, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
-                      windows: windows, train: train, validation: validation)
+                      labels: data.labels, windows: windows, train: train, validation: validation)
+    }
+
+    /// The regression branch of `train`: ridge regression on the windows' features.
+    static func trainRegression(embedder: WindowEmbedder, data: LabeledDataset, dataPath: String,
+                                excludedLabels: [String], options: Options,
+                                progress: ((Int, Int) -> Void)?) throws -> Result {
+        guard options.solver == .ridge else {
+            throw BertError(.invalidInput, "\(dataPath): regression is fitted by the ridge solver, not \(options.solver.rawValue)")
+        }
+        let targets = try LabeledTargets(data, problemType: .regression, targetName: options.targetName)
+        guard case .numbers(let numbers) = targets.values else {
+            throw BertError(.invalidInput, "\(dataPath): regression targets are not numbers")
+        }
+        let (train, validation) = try data.split(validationFraction: options.validationSplit, seed: options.seed, stratified: false)
+        guard !train.isEmpty else { throw BertError(.invalidInput, "\(dataPath): the training split is empty") }
+        let clock = ContinuousClock()
+        let embedStart = clock.now
+        let windows = try embedder.embed(documents: data.examples.map(\.text), mode: options.longText, progress: progress)
+        let embedSeconds = seconds(clock.now - embedStart)
+        let isTrain = Set(train)
+        let trainRows = windows.document.indices.filter { isTrain.contains(windows.document[$0]) }
+        let weights = trainRows.map { 1 / Float(windows.windowCounts[windows.document[$0]]) }
+        let kernel = embedder.model.kernel
+        let solveStart = clock.now
+        let head = try RidgeClassifier.fitRegression(
+            windows.features.selecting(rows: trainRows), targets: trainRows.map { Float(numbers[windows.document[$0]]) },
+            weights: weights.allSatisfy { $0 == 1 } ? nil : weights, regularization: options.regularization, kernel: kernel)
+        let solveSeconds = seconds(clock.now - solveStart)
+        let predicted = windows.averageByDocument(try head.logits(windows.features, kernel: kernel)).values.map(Double.init)
+        let trainMetrics = try RegressionMetrics(truth: train.map { numbers[$0] }, predicted: train.map { predicted[$0] },
+                                                 scale: options.ratingScale)
+        let validationMetrics = validation.isEmpty ? nil : try RegressionMetrics(
+            truth: validation.map { numbers[$0] }, predicted: validation.map { predicted[$0] }, scale: options.ratingScale)
+        let record = HeadFolder.TrainingRecord(
+            data: dataPath, solver: options.solver.rawValue, regularization: Double(options.regularization),
+            validationSplit: options.validationSplit, seed: options.seed, longText: options.longText.rawValue,
+            excludedLabels: excludedLabels, trainExamples: train.count, validationExamples: validation.count,
+            trainAccuracy: nil, validationAccuracy: nil, validationMacroF1: nil, iterations: 0, converged: true,
+            embedSeconds: embedSeconds, solveSeconds: solveSeconds, trainPearson: trainMetrics.pearson,
+            validationPearson: validationMetrics?.pearson, validationRMSE: validationMetrics?.rmse,
+            validationStarAccuracy: validationMetrics?.starAccuracy)
+        return Result(head: head, record: record, trainRegression: trainMetrics, validationRegression: validationMetrics,
+                      labels: targets.outputs, windows: windows, train: train, validation: validation)
     }
 
     /// The head folder config for a result: labels, the embedder's settings, and the encoder

@@ -166,22 +166,24 @@ public struct LabeledDataset: Sendable {
         return examples.map { index[$0.label] ?? 0 }
     }
 
-    /// A fixed, seeded, stratified split: within each label, the examples are shuffled
-    /// (Fisher–Yates driven by SplitMix64 seeded with `seed`) and the first
+    /// A fixed, seeded split: within each label (`stratified`, the default) or over all examples
+    /// at once (multi-label and regression data, whose label strings are sets or numbers), the
+    /// examples are shuffled (Fisher–Yates driven by SplitMix64 seeded with `seed`) and the first
     /// `round(count × validationFraction)` go to validation.
     /// - Parameters:
     ///   - validationFraction: in [0, 1); 0 puts everything in train.
     ///   - seed: the shuffle seed; the same seed gives the same split on every machine.
+    ///   - stratified: split each label apart (default), or all examples as one group.
     /// - Returns: ascending example indices of each part.
     /// - Throws: `BertError.invalidInput` when the fraction is outside [0, 1).
-    public func split(validationFraction: Double, seed: UInt64) throws -> (train: [Int], validation: [Int]) {
+    public func split(validationFraction: Double, seed: UInt64, stratified: Bool = true) throws -> (train: [Int], validation: [Int]) {
         guard validationFraction >= 0, validationFraction < 1 else {
             throw BertError(.invalidInput, "validationFraction must be in [0, 1), got \(validationFraction)")
         }
         var rng = SplitMix64(seed: seed)
-        let indices = labelIndices
+        let indices = stratified ? labelIndices : [Int](repeating: 0, count: examples.count)
         var train: [Int] = [], validation: [Int] = []
-        for label in 0..<labels.count {
+        for label in 0..<(stratified ? labels.count : 1) {
             var members = indices.indices.filter { indices[$0] == label }
             if members.count > 1 {
                 for i in stride(from: members.count - 1, to: 0, by: -1) {
@@ -194,5 +196,110 @@ public struct LabeledDataset: Sendable {
             train += members[take...]
         }
         return (train.sorted(), validation.sorted())
+    }
+}
+
+/// What a model learns from a data set's labels: transformers' `problem_type`.
+public enum ProblemType: String, Sendable, Codable, CaseIterable {
+    /// One label per text (softmax, cross-entropy).
+    case singleLabelClassification = "single_label_classification"
+    /// Any number of labels per text (sigmoid per label, binary cross-entropy).
+    case multiLabelClassification = "multi_label_classification"
+    /// One number per text (identity, mean squared error).
+    case regression
+
+    /// Single-label data is split within each label; sets and numbers are split as one group.
+    public var stratifiedSplit: Bool { self == .singleLabelClassification }
+}
+
+/// A data set's label strings read for one problem type: the model's outputs and each example's target.
+///
+/// - single-label: the label string is one label;
+/// - multi-label: the label string lists labels joined by a separator (`;` by default), e.g.
+///   `sports;politics`; spaces around each label are dropped and empty pieces ignored; an
+///   example with none of the labels is written `-` (`emptySet`);
+/// - regression: the label string is a decimal number (`2.25`, `-0.6`, `1e-3`).
+public struct LabeledTargets: Sendable, Equatable {
+    /// Each example's target.
+    public enum Values: Sendable, Equatable {
+        /// single-label: class indices into `outputs`.
+        case classes([Int])
+        /// multi-label: each example's sorted label indices into `outputs`.
+        case sets([[Int]])
+        /// regression: one number per example.
+        case numbers([Double])
+    }
+
+    public var problemType: ProblemType
+    /// The model's outputs, in order: sorted label names, or (regression) the one target's name.
+    public var outputs: [String]
+    /// One target per example, in example order.
+    public var values: Values
+
+    /// The marker of an example with no label in multi-label data.
+    public static let emptySet = "-"
+
+    /// Reads the targets of `data` for `problemType`.
+    /// - Parameters:
+    ///   - separator: multi-label: what joins the labels of one example (default `;`).
+    ///   - targetName: regression: the name of the one output (e.g. the label column's name).
+    /// - Throws: `BertError.invalidInput` naming the example's source (`file:line`) when a
+    ///   regression label is not a finite number or a multi-label string is empty; when
+    ///   single-label or multi-label data has fewer than 2 labels.
+    public init(_ data: LabeledDataset, problemType: ProblemType, separator: String = ";", targetName: String = "label") throws {
+        self.problemType = problemType
+        switch problemType {
+        case .singleLabelClassification:
+            guard data.labels.count >= 2 else {
+                throw BertError(.invalidInput, "classification needs at least two labels, the data has \(data.labels.count) (\(data.labels.joined(separator: ", ")))")
+            }
+            outputs = data.labels
+            values = .classes(data.labelIndices)
+        case .multiLabelClassification:
+            guard !separator.isEmpty else { throw BertError(.invalidInput, "separator must not be empty") }
+            var sets: [[String]] = []
+            sets.reserveCapacity(data.examples.count)
+            for example in data.examples {
+                if example.label.trimmingCharacters(in: .whitespaces) == Self.emptySet { sets.append([]); continue }
+                let names = example.label.components(separatedBy: separator)
+                    .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                guard !names.isEmpty else {
+                    throw BertError(.invalidInput, "\(example.source): label '\(example.label)' names no label (write '\(Self.emptySet)' for none)")
+                }
+                sets.append(names)
+            }
+            let names = Array(Set(sets.joined())).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            guard names.count >= 2 else {
+                throw BertError(.invalidInput, "multi-label classification needs at least two labels, the data has \(names.count) (\(names.joined(separator: ", ")))")
+            }
+            let index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+            outputs = names
+            values = .sets(sets.map { Array(Set($0.compactMap { index[$0] })).sorted() })
+        case .regression:
+            var numbers: [Double] = []
+            numbers.reserveCapacity(data.examples.count)
+            for example in data.examples {
+                guard let value = Double(example.label.trimmingCharacters(in: .whitespaces)), value.isFinite else {
+                    throw BertError(.invalidInput, "\(example.source): label '\(example.label)' is not a number (regression needs one number per text)")
+                }
+                numbers.append(value)
+            }
+            outputs = [targetName]
+            values = .numbers(numbers)
+        }
+    }
+
+    /// The loss targets of the examples at `indices` (multi-label: 0/1 per output, row-major).
+    public func trainingTargets(_ indices: some Collection<Int>) -> TrainingTargets {
+        switch values {
+        case .classes(let classes):
+            return .classes(indices.map { classes[$0] })
+        case .sets(let sets):
+            var flat = [Float](repeating: 0, count: indices.count * outputs.count)
+            for (row, i) in indices.enumerated() { for k in sets[i] { flat[row * outputs.count + k] = 1 } }
+            return .multiLabel(flat)
+        case .numbers(let numbers):
+            return .values(indices.map { Float(numbers[$0]) })
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 
-/// The closed-form ridge classifier: one LAPACK solve, as scikit-learn's `RidgeClassifier`.
+/// The closed-form ridge classifier (scikit-learn's `RidgeClassifier`) and ridge regression
+/// (`Ridge`): one LAPACK solve.
 ///
 /// Targets are ±1 (one column per label; for two labels a single column, +1 for label 1),
 /// features and targets are centered so the bias is not penalized, and
@@ -20,13 +21,57 @@ public enum RidgeClassifier {
     public static func fit(_ x: FeatureMatrix, labels: [Int], labelCount: Int, weights: [Float]? = nil,
                            regularization: Float = 1, kernel: Kernel = .blas) throws -> LinearHead {
         try LogisticRegression.validate(x, labels: labels, labelCount: labelCount, weights: weights)
-        let w = weights.map { $0.map(Double.init) } ?? [Double](repeating: 1, count: x.rows)
-        let totalWeight = w.reduce(0, +)
+        let n = x.rows, d = x.columns
+        let targets = labelCount == 2 ? 1 : labelCount
+        var y = [Float](repeating: -1, count: n * targets)
+        for i in 0..<n {
+            if targets == 1 { if labels[i] == 1 { y[i] = 1 } } else { y[i * targets + labels[i]] = 1 }
+        }
+        let (b, intercepts) = try solve(x, y: y, targets: targets, weights: weights, regularization: regularization, kernel: kernel)
+        var weight = [Float](repeating: 0, count: labelCount * d)
+        var bias = [Float](repeating: 0, count: labelCount)
+        for t in 0..<targets {
+            let label = targets == 1 ? 1 : t
+            for j in 0..<d { weight[label * d + j] = b[j * targets + t] }
+            bias[label] = intercepts[t]
+        }
+        return try LinearHead(weight: weight, bias: bias, labelCount: labelCount, inputSize: d, kind: .ridge)
+    }
+
+    /// Ridge regression on continuous targets (scikit-learn's `Ridge` with `fit_intercept`): the
+    /// same centered closed form, one output.
+    /// - Parameters:
+    ///   - x: features `[N, H]`.
+    ///   - targets: N finite values.
+    ///   - weights: optional per-example weights > 0.
+    ///   - regularization: λ > 0 (`alpha`).
+    /// - Returns: a head of kind `.regression` with one output, `x·w + b`.
+    /// - Throws: `BertError.shape` when the counts differ; as `LogisticRegression.fit`.
+    public static func fitRegression(_ x: FeatureMatrix, targets: [Float], weights: [Float]? = nil,
+                                     regularization: Float = 1, kernel: Kernel = .blas) throws -> LinearHead {
+        guard targets.count == x.rows else {
+            throw BertError(.shape, "ridge regression: \(targets.count) targets for \(x.rows) feature rows")
+        }
+        if let bad = targets.firstIndex(where: { !$0.isFinite }) {
+            throw BertError(.invalidInput, "ridge regression: target \(bad) is not finite (\(targets[bad]))")
+        }
+        // Validation of the features and weights is the classifier's (labels are not used).
+        try LogisticRegression.validate(x, labels: [Int](repeating: 0, count: x.rows), labelCount: 2, weights: weights)
+        let (w, intercepts) = try solve(x, y: targets, targets: 1, weights: weights, regularization: regularization, kernel: kernel)
+        return try LinearHead(weight: w, bias: intercepts, labelCount: 1, inputSize: x.columns, kind: .regression)
+    }
+
+    /// Solves `(XcᵀXc + λI)·W = XcᵀYc` for `targets` columns of `y` `[N, T]`, features and targets
+    /// centered by their (weighted) means; returns W `[H, T]` and the intercepts `[T]`.
+    static func solve(_ x: FeatureMatrix, y targetsIn: [Float], targets: Int, weights: [Float]?, regularization: Float,
+                      kernel: Kernel) throws -> (weights: [Float], intercepts: [Float]) {
         guard regularization > 0, regularization.isFinite else {
             throw BertError(.invalidInput, "regularization must be a positive number, got \(regularization)")
         }
         let n = x.rows, d = x.columns
-        let targets = labelCount == 2 ? 1 : labelCount
+        var y = targetsIn
+        let w = weights.map { $0.map(Double.init) } ?? [Double](repeating: 1, count: n)
+        let totalWeight = w.reduce(0, +)
         // Weighted column means in Double, then centered copies scaled by √w (as scikit-learn).
         var mean = [Double](repeating: 0, count: d)
         for i in 0..<n { for j in 0..<d { mean[j] += w[i] * Double(x.values[i * d + j]) } }
@@ -35,10 +80,6 @@ public enum RidgeClassifier {
         for i in 0..<n {
             let r = w[i].squareRoot()
             for j in 0..<d { xc[i * d + j] = Float(r * (Double(x.values[i * d + j]) - mean[j])) }
-        }
-        var y = [Float](repeating: -1, count: n * targets)
-        for i in 0..<n {
-            if targets == 1 { if labels[i] == 1 { y[i] = 1 } } else { y[i * targets + labels[i]] = 1 }
         }
         var yMean = [Double](repeating: 0, count: targets)
         for i in 0..<n { for t in 0..<targets { yMean[t] += w[i] * Double(y[i * targets + t]) } }
@@ -65,18 +106,12 @@ public enum RidgeClassifier {
         }
         for j in 0..<d { a[j * d + j] += regularization }
         try solveSPD(&a, &b, size: d, rightHandSides: targets, kernel: kernel)
-
-        var weight = [Float](repeating: 0, count: labelCount * d)
-        var bias = [Float](repeating: 0, count: labelCount)
+        var intercepts = [Float](repeating: 0, count: targets)
         for t in 0..<targets {
-            let label = targets == 1 ? 1 : t
             var intercept = yMean[t]
-            for j in 0..<d {
-                weight[label * d + j] = b[j * targets + t]
-                intercept -= mean[j] * Double(b[j * targets + t])
-            }
-            bias[label] = Float(intercept)
+            for j in 0..<d { intercept -= mean[j] * Double(b[j * targets + t]) }
+            intercepts[t] = Float(intercept)
         }
-        return try LinearHead(weight: weight, bias: bias, labelCount: labelCount, inputSize: d, kind: .ridge)
+        return (b, intercepts)
     }
 }

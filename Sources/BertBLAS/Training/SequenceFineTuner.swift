@@ -2,7 +2,10 @@ import Foundation
 
 /// Fine-tunes a whole BERT sequence classifier on labelled texts: HF Trainer's recipe (AdamW,
 /// linear warm-up then decay, gradient clipping) on packed batches, validation after each
-/// epoch, the best epoch's parameters kept.
+/// epoch, the best epoch's parameters kept. The problem type picks the targets, the loss and
+/// the validation metrics: single-label (cross-entropy; accuracy, macro-F1), multi-label (BCE;
+/// micro/macro-F1 of the labels scored ≥ 0.5) or regression (MSE; Pearson r, RMSE, and star
+/// accuracy on a rating scale).
 public enum SequenceFineTuner {
     /// Training settings; the defaults are HF Trainer's where it has one.
     public struct Options: Sendable {
@@ -22,10 +25,19 @@ public enum SequenceFineTuner {
         public var weightDecay: Float
         /// Gradient clipping by global norm (HF `max_grad_norm` 1).
         public var maxGradNorm: Float
+        /// What the labels are (default single-label classification).
+        public var problemType: ProblemType
+        /// Multi-label: what joins the labels of one example (default `;`).
+        public var labelSeparator: String
+        /// Regression: the name of the one output, written as its `id2label` (default `label`).
+        public var targetName: String
+        /// Regression: the scale whose star classes give `validationStarAccuracy` (default none).
+        public var ratingScale: RatingScale?
 
         public init(epochs: Int = 2, learningRate: Float = 5e-5, batchSize: Int = 32, maxLength: Int = 128,
                     validationSplit: Double = 0.2, seed: UInt64 = 42, warmupRatio: Double = 0.06,
-                    weightDecay: Float = 0, maxGradNorm: Float = 1) {
+                    weightDecay: Float = 0, maxGradNorm: Float = 1, problemType: ProblemType = .singleLabelClassification,
+                    labelSeparator: String = ";", targetName: String = "label", ratingScale: RatingScale? = nil) {
             self.epochs = epochs
             self.learningRate = learningRate
             self.batchSize = batchSize
@@ -35,6 +47,10 @@ public enum SequenceFineTuner {
             self.warmupRatio = warmupRatio
             self.weightDecay = weightDecay
             self.maxGradNorm = maxGradNorm
+            self.problemType = problemType
+            self.labelSeparator = labelSeparator
+            self.targetName = targetName
+            self.ratingScale = ratingScale
         }
     }
 
@@ -50,26 +66,45 @@ public enum SequenceFineTuner {
         public var tokensPerSecond: Double
     }
 
-    /// One epoch's figures.
+    /// One epoch's figures; the validation ones that apply to the problem type are set.
     public struct Epoch: Sendable, Codable, Equatable {
         public var epoch: Int
         public var trainLoss: Double
+        /// Single-label.
         public var validationAccuracy: Double?
+        /// Single-label and multi-label.
         public var validationMacroF1: Double?
+        /// Multi-label.
+        public var validationMicroF1: Double?
+        /// Regression.
+        public var validationPearson: Double?
+        /// Regression.
+        public var validationRMSE: Double?
+        /// Regression with a rating scale.
+        public var validationStarAccuracy: Double?
         public var seconds: Double
         public var tokensPerSecond: Double
 
         enum CodingKeys: String, CodingKey {
             case epoch, seconds
             case trainLoss = "train_loss", validationAccuracy = "validation_accuracy"
-            case validationMacroF1 = "validation_macro_f1", tokensPerSecond = "tokens_per_second"
+            case validationMacroF1 = "validation_macro_f1", validationMicroF1 = "validation_micro_f1"
+            case validationPearson = "validation_pearson", validationRMSE = "validation_rmse"
+            case validationStarAccuracy = "validation_star_accuracy", tokensPerSecond = "tokens_per_second"
+        }
+
+        /// The figure the best epoch is chosen by, higher is better: accuracy, micro-F1, or −RMSE.
+        var score: Double? {
+            validationAccuracy ?? validationMicroF1 ?? validationRMSE.map { -$0 }
         }
     }
 
     public struct Result {
         /// The model with the best epoch's parameters (the last epoch's without validation).
         public var model: TrainableSequenceClassifier
+        /// The model's outputs: label names, or the regression target's name.
         public var labels: [String]
+        public var problemType: ProblemType
         public var epochs: [Epoch]
         /// 1-based.
         public var bestEpoch: Int
@@ -82,11 +117,12 @@ public enum SequenceFineTuner {
     /// - Parameters:
     ///   - directory: a BERT folder with a tokenizer; its classifier is used when it has one with
     ///     as many labels as `data`, else a new one is initialized.
-    ///   - data: labelled texts (at least two labels).
+    ///   - data: labelled texts, read as `options.problemType` says (see `LabeledTargets`).
     ///   - progress: called after every step.
     /// - Throws: `BertError.invalidInput` naming the option (`epochs`, `batchSize`, `maxLength`,
-    ///   `learningRate`) when it is out of range or the training split is empty, and the errors of
-    ///   loading the model and tokenizer.
+    ///   `learningRate`) when it is out of range or the training split is empty, the errors of
+    ///   `LabeledTargets` (a label that is not a number …), and the errors of loading the model
+    ///   and tokenizer.
     public static func train(directory: URL, data: LabeledDataset, options: Options, kernel: Kernel = .blas,
                              progress: (Progress) -> Void = { _ in }) throws -> Result {
         guard options.epochs >= 1 else { throw BertError(.invalidInput, "epochs must be at least 1, got \(options.epochs)") }
@@ -95,19 +131,18 @@ public enum SequenceFineTuner {
         guard options.learningRate > 0, options.learningRate.isFinite else {
             throw BertError(.invalidInput, "learningRate must be a positive number, got \(options.learningRate)")
         }
-        guard data.labels.count >= 2 else {
-            throw BertError(.invalidInput, "classification needs at least two labels, the data has \(data.labels.count)")
-        }
+        let targets = try LabeledTargets(data, problemType: options.problemType, separator: options.labelSeparator,
+                                         targetName: options.targetName)
         let tokenizer = try BertTokenizer(directory: directory)
-        let (train, validation) = try data.split(validationFraction: options.validationSplit, seed: options.seed)
+        let (train, validation) = try data.split(validationFraction: options.validationSplit, seed: options.seed,
+                                                 stratified: options.problemType.stratifiedSplit)
         guard !train.isEmpty else { throw BertError(.invalidInput, "the training split is empty (\(data.examples.count) examples)") }
-        let model = try TrainableSequenceClassifier(directory: directory, labels: data.labels.count, seed: options.seed, kernel: kernel)
+        let model = try TrainableSequenceClassifier(directory: directory, labels: targets.outputs.count, seed: options.seed, kernel: kernel)
         let maxLength = min(options.maxLength, model.config.maxSequenceLength)
         let truncation = Truncation(maxLength: maxLength, strategy: .longestFirst)
         let encodings = data.examples.map { tokenizer.encode($0.text, truncation: truncation) }
         let ids = encodings.map { $0.ids }
         let typeIds = encodings.map { $0.typeIds.count == $0.ids.count ? $0.typeIds : [Int32](repeating: 0, count: $0.ids.count) }
-        let labels = data.labelIndices
 
         let ws = try model.makeWorkspace(maxBatch: options.batchSize, maxLength: maxLength)
         let optimizer = AdamW(for: model.parameters, weightDecay: options.weightDecay)
@@ -119,7 +154,7 @@ public enum SequenceFineTuner {
         var generator = SplitMix64(seed: options.seed &+ 1)
         var order = train
         var epochs: [Epoch] = []
-        var best: (epoch: Int, accuracy: Double, values: [Float])?
+        var best: (epoch: Int, score: Double, values: [Float])?
         var step = 0
         for epoch in 1...options.epochs {
             // Fisher–Yates, seeded: the same batches on every machine.
@@ -133,7 +168,7 @@ public enum SequenceFineTuner {
                 let batchIds = batch.map { ids[$0] }
                 model.parameters.zeroGradients()
                 let loss = try model.lossAndGradients(ids: batchIds, typeIds: batch.map { typeIds[$0] },
-                                                      targets: .classes(batch.map { labels[$0] }), workspace: ws)
+                                                      targets: targets.trainingTargets(batch), workspace: ws)
                 AdamW.clipGradients(model.parameters, maxNorm: options.maxGradNorm)
                 try optimizer.update(model.parameters, learningRate: schedule.learningRate(step: step))
                 step += 1
@@ -147,12 +182,10 @@ public enum SequenceFineTuner {
             var record = Epoch(epoch: epoch, trainLoss: lossSum / Double(order.count), seconds: seconds,
                                tokensPerSecond: Double(tokens) / max(seconds, 1e-9))
             if !validation.isEmpty {
-                let predicted = try predict(model, ids: validation.map { ids[$0] }, typeIds: validation.map { typeIds[$0] }, workspace: ws)
-                let metrics = try ClassificationMetrics(truth: validation.map { labels[$0] }, predicted: predicted, labels: data.labels)
-                record.validationAccuracy = metrics.accuracy
-                record.validationMacroF1 = metrics.macroF1
-                if best == nil || metrics.accuracy > (best?.accuracy ?? 0) {
-                    best = (epoch, metrics.accuracy, Array(model.parameters.values))
+                let logits = try predict(model, ids: validation.map { ids[$0] }, typeIds: validation.map { typeIds[$0] }, workspace: ws)
+                try validate(&record, logits: logits, targets: targets, validation: validation, scale: options.ratingScale)
+                if let score = record.score, best == nil || score > (best?.score ?? 0) {
+                    best = (epoch, score, Array(model.parameters.values))
                 }
             }
             epochs.append(record)
@@ -162,25 +195,43 @@ public enum SequenceFineTuner {
             bestEpoch = best.epoch
             _ = model.parameters.values.update(from: best.values)
         }
-        return Result(model: model, labels: data.labels, epochs: epochs, bestEpoch: bestEpoch,
+        return Result(model: model, labels: targets.outputs, problemType: options.problemType, epochs: epochs, bestEpoch: bestEpoch,
                       trainExamples: train.count, validationExamples: validation.count)
     }
 
-    /// The argmax label of each sequence, in batches of the workspace's size.
-    static func predict(_ model: TrainableSequenceClassifier, ids: [[Int32]], typeIds: [[Int32]], workspace ws: TrainingWorkspace) throws -> [Int] {
-        var predicted: [Int] = []
-        predicted.reserveCapacity(ids.count)
-        let l = model.labelCount
+    /// The logits `[N, L]` of every sequence, in batches of the workspace's size.
+    static func predict(_ model: TrainableSequenceClassifier, ids: [[Int32]], typeIds: [[Int32]], workspace ws: TrainingWorkspace) throws -> [Float] {
+        var all: [Float] = []
+        all.reserveCapacity(ids.count * model.labelCount)
         for start in stride(from: 0, to: ids.count, by: ws.maxBatch) {
             let end = min(start + ws.maxBatch, ids.count)
-            let logits = try model.forward(ids: Array(ids[start..<end]), typeIds: Array(typeIds[start..<end]), workspace: ws)
-            for b in 0..<(end - start) {
-                var top = 0
-                for j in 1..<l where logits[b * l + j] > logits[b * l + top] { top = j }
-                predicted.append(top)
-            }
+            all += try model.forward(ids: Array(ids[start..<end]), typeIds: Array(typeIds[start..<end]), workspace: ws)
         }
-        return predicted
+        return all
+    }
+
+    /// Sets the validation figures of `record` from the validation examples' logits `[V, L]`:
+    /// the argmax label (single-label), the labels with a logit ≥ 0 i.e. sigmoid ≥ 0.5
+    /// (multi-label), the logit itself (regression).
+    static func validate(_ record: inout Epoch, logits: [Float], targets: LabeledTargets, validation: [Int], scale: RatingScale?) throws {
+        let l = targets.outputs.count
+        switch targets.values {
+        case .classes(let classes):
+            let predicted = stride(from: 0, to: logits.count, by: l).map { TaskMath.argmax(Array(logits[$0..<($0 + l)])) ?? 0 }
+            let metrics = try ClassificationMetrics(truth: validation.map { classes[$0] }, predicted: predicted, labels: targets.outputs)
+            record.validationAccuracy = metrics.accuracy
+            record.validationMacroF1 = metrics.macroF1
+        case .sets(let sets):
+            let predicted = MultiLabelMetrics.predictedSets(scores: logits, labels: l, threshold: 0)
+            let metrics = try MultiLabelMetrics(truth: validation.map { sets[$0] }, predicted: predicted, labels: targets.outputs)
+            record.validationMicroF1 = metrics.microF1
+            record.validationMacroF1 = metrics.macroF1
+        case .numbers(let numbers):
+            let metrics = try RegressionMetrics(truth: validation.map { numbers[$0] }, predicted: logits.map(Double.init), scale: scale)
+            record.validationPearson = metrics.pearson
+            record.validationRMSE = metrics.rmse
+            record.validationStarAccuracy = metrics.starAccuracy
+        }
     }
 
     static func seconds(_ d: Duration) -> Double {

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Proves that a `bert finetune --out` folder loads unchanged in transformers and gives the same
+logits as `bert classify` (issue 13).
+
+For each folder: `AutoConfig` / `AutoModelForSequenceClassification.from_pretrained(folder)` and
+`AutoTokenizer.from_pretrained(folder)` with no argument but the folder (no num_labels, no
+problem_type, no ignore_mismatched_sizes), eval mode, one text at a time; then
+`bert classify --model folder --lines --raw-scores` on the same texts. Checks, per folder:
+  - every tensor loads (no missing, unexpected or mismatched key);
+  - transformers' problem_type and num_labels are the ones expected of the task;
+  - max |logit(transformers) - logit(bert classify)| <= --tolerance (default 1e-4);
+  - the pipeline's score function (softmax / sigmoid / none: transformers' text-classification
+    postprocess for the problem type) on transformers' logits equals `bert classify`'s scores.
+
+Folders come from --folder (repeatable: DIR or TASK=DIR), and with --make DIR the script first
+makes one folder per task with `bert finetune` on --model (1 epoch on 64 synthetic texts: this
+proves the file format, not quality).
+
+Run (reference venv: torch, transformers 4.57.1):
+    .venv-goldens/bin/python scripts/roundtrip_transformers.py --bert .build/release/bert \
+        --model .cache/models/all-MiniLM-L6-v2 --make /tmp/roundtrip
+Exit status 1 when a check fails.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+
+TEXTS = [
+    "A warm, funny and beautifully acted film.",
+    "Two hours of my life I will never get back.",
+    "The museum by the river in Paris was closed, so we walked to the capital's old town instead.",
+    "meh",
+    "Visually stunning, emotionally empty: a beautiful bore, and the score is haunting until the last frame.",
+    "Clumsy in places, but its heart is in the right place and the cast is wonderful; I'd see it again.",
+    "Running late, I read the review on the train to London.",
+    "Tokyo!",
+]
+
+EXPECTED = {
+    "classification": ("single_label_classification", None),
+    "multi-label": ("multi_label_classification", None),
+    "regression": ("regression", 1),
+}
+
+
+def synthetic_data(task, path):
+    """64 texts of 4 words from two word lists; the label depends on the words."""
+    cities = ["paris", "london", "berlin", "tokyo", "city", "river", "museum", "capital"]
+    verbs = ["play", "playing", "played", "run", "running", "walk", "walked", "read"]
+    rng = random.Random(7)
+    with open(path, "w") as f:
+        f.write("text\tlabel\n")
+        for _ in range(64):
+            words = [rng.choice(cities + verbs) for _ in range(4)]
+            places = sum(w in cities for w in words)
+            if task == "classification":
+                label = "place" if places >= 2 else "action"
+            elif task == "multi-label":
+                label = ";".join(([ "place"] if places else []) + (["action"] if places < 4 else []))
+            else:
+                label = str(places - 2)
+            f.write(" ".join(words) + "\t" + label + "\n")
+
+
+def make_folders(bert, model, work):
+    os.makedirs(work, exist_ok=True)
+    folders = []
+    for task in EXPECTED:
+        data = os.path.join(work, f"{task}.tsv")
+        out = os.path.join(work, task)
+        synthetic_data(task, data)
+        subprocess.run([bert, "finetune", "--model", model, "--data", data, "--task", task, "--out", out,
+                        "--epochs", "1", "--batch-size", "16", "--max-length", "32", "--learning-rate", "1e-4"],
+                       check=True, stdout=subprocess.DEVNULL)
+        folders.append((task, out))
+    return folders
+
+
+def bert_classify(bert, folder, raw):
+    args = [bert, "classify", "--model", folder, "--lines", "--format", "jsonl"] + (["--raw-scores"] if raw else []) + ["-"]
+    run = subprocess.run(args, input="\n".join(TEXTS) + "\n", capture_output=True, text=True, check=True)
+    return [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bert", default=".build/release/bert")
+    p.add_argument("--model", help="the checkpoint --make fine-tunes (e.g. all-MiniLM-L6-v2)")
+    p.add_argument("--make", metavar="DIR", help="first make one folder per task in DIR with bert finetune")
+    p.add_argument("--folder", action="append", default=[], help="a fine-tuned folder, DIR or TASK=DIR (repeatable)")
+    p.add_argument("--tolerance", type=float, default=1e-4)
+    args = p.parse_args()
+
+    import torch
+    import transformers
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    torch.set_num_threads(1)
+    folders = []
+    if args.make:
+        if not args.model:
+            p.error("--make needs --model")
+        folders += make_folders(args.bert, args.model, args.make)
+    for spec in args.folder:
+        task, _, folder = spec.rpartition("=")
+        folders.append((task or None, folder))
+    if not folders:
+        p.error("give --make DIR --model DIR, or --folder DIR")
+
+    print(f"transformers {transformers.__version__}, torch {torch.__version__}")
+    failed = False
+    for task, folder in folders:
+        config = AutoConfig.from_pretrained(folder)
+        model, info = AutoModelForSequenceClassification.from_pretrained(folder, output_loading_info=True)
+        model.eval()
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        labels = [config.id2label[i] for i in range(config.num_labels)]
+        problems = []
+        if task:
+            problem_type, num_labels = EXPECTED[task]
+            if config.problem_type != problem_type:
+                problems.append(f"problem_type {config.problem_type!r}, expected {problem_type!r}")
+            if num_labels is not None and config.num_labels != num_labels:
+                problems.append(f"num_labels {config.num_labels}, expected {num_labels}")
+        for kind in ("missing_keys", "unexpected_keys", "mismatched_keys", "error_msgs"):
+            if info.get(kind):
+                problems.append(f"{kind}: {info[kind]}")
+        with torch.no_grad():
+            hf = [model(**tokenizer(t, return_tensors="pt")).logits[0].tolist() for t in TEXTS]
+        raw = bert_classify(args.bert, folder, raw=True)
+        scored = bert_classify(args.bert, folder, raw=False)
+        logit_diff = max(abs(h[k] - r["scores"][labels[k]]) for h, r in zip(hf, raw) for k in range(len(labels)))
+
+        def function(z):
+            if config.problem_type == "regression":
+                return z
+            if config.problem_type == "multi_label_classification" or len(z) == 1:
+                return [1 / (1 + math.exp(-x)) for x in z]
+            m = max(z)
+            e = [math.exp(x - m) for x in z]
+            return [x / sum(e) for x in e]
+
+        score_diff = max(abs(function(h)[k] - s["scores"][labels[k]]) for h, s in zip(hf, scored) for k in range(len(labels)))
+        if logit_diff > args.tolerance:
+            problems.append(f"logits differ by {logit_diff:.3g}")
+        if score_diff > args.tolerance:
+            problems.append(f"scores differ by {score_diff:.3g}")
+        status = "ok" if not problems else "FAIL: " + "; ".join(problems)
+        print(f"{folder}: {type(model).__name__}, problem_type {config.problem_type}, num_labels {config.num_labels} "
+              f"({', '.join(labels)}); {len(TEXTS)} texts: max |logit diff| {logit_diff:.3g}, "
+              f"max |score diff| {score_diff:.3g}  {status}")
+        failed |= bool(problems)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

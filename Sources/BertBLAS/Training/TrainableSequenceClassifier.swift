@@ -1,8 +1,9 @@
 import Foundation
 
-/// A BERT sequence classifier that learns: embeddings, N layers, pooler (tanh over [CLS]) and
-/// classifier, with the forward pass that keeps activations and the backward pass that
-/// accumulates every parameter's gradient into `parameters`.
+/// A BERT sequence classifier that learns: the `TrainableEncoder` (embeddings, N layers) and
+/// the sequence head, pooler (tanh over [CLS]) and classifier, with the forward pass that keeps
+/// activations and the backward pass that accumulates every parameter's gradient into
+/// `parameters`.
 ///
 /// Batches are packed without padding, as in inference. The model's weights are copied once
 /// from the checkpoint into `parameters` (the optimizer writes them); the forward runs the
@@ -16,10 +17,27 @@ public final class TrainableSequenceClassifier {
     public let kernel: Kernel
     /// L, the classifier's outputs.
     public let labelCount: Int
-    let embeddings: TrainableEmbeddings
-    let layers: [TrainableEncoderLayer]
+    let encoder: TrainableEncoder
     let pooler: TrainableLinear
     let classifier: TrainableLinear
+
+    /// The head's workspace slices (`TrainingWorkspace.head[slot.rawValue]`).
+    enum Slot: Int, CaseIterable {
+        /// `[B, H]` the [CLS] rows, the pooler's input.
+        case cls
+        /// `[B, H]` pooler dense + bias, before tanh.
+        case poolerSum
+        /// `[B, H]` the pooler output, the classifier's input.
+        case pooled
+        /// `[B, L]`
+        case logits
+        /// `[B, H]` backward scratch.
+        case dCls, dPooled
+        /// `[B, L]` the loss's gradient.
+        case dLogits
+    }
+    /// Sizes of `Slot`s, in order: L wide for the logits, H for the rest.
+    let slices: [TrainingWorkspace.HeadSlice]
 
     /// Loads a BERT checkpoint for training.
     ///
@@ -37,17 +55,13 @@ public final class TrainableSequenceClassifier {
     ///   nil), `.shape` (a stored classifier with another label count), `.config`, `.io`.
     public init(directory: URL, labels: Int? = nil, initializerRange: Float = 0.02, seed: UInt64 = 42,
                 kernel: Kernel = .blas) throws {
-        let config = try BertConfig.load(directory.appendingPathComponent("config.json"))
-        try config.validate(file: directory.appendingPathComponent("config.json").path)
-        let weights = try WeightStore(url: directory.appendingPathComponent("model.safetensors"))
-        guard config.family == .bert, config.embeddingSize == config.hiddenSize, config.positionPaddingIndex == nil,
-              config.positionEmbeddingType == "absolute", let poolerNames = config.tensorNames.pooler else {
+        let (config, weights) = try TrainableEncoder.open(directory)
+        guard let poolerNames = config.tensorNames.pooler else {
             throw BertError(.unsupported, "\(directory.path): training supports BERT checkpoints (model_type bert, absolute positions), not \(config.family.rawValue)")
         }
         let h = config.hiddenSize
         var builder = ParameterSet.Builder()
-        embeddings = try TrainableEmbeddings(weights, config: config, into: &builder)
-        layers = try (0..<config.numHiddenLayers).map { try TrainableEncoderLayer(weights, index: $0, config: config, into: &builder) }
+        encoder = try TrainableEncoder(weights, config: config, kernel: kernel, into: &builder)
         pooler = try TrainableLinear(weights, poolerNames, inFeatures: h, outFeatures: h, into: &builder)
         let classifierNames = config.tensorNames.heads.sequenceOutput
         if let labels, !weights.contains(classifierNames.weight) {
@@ -65,6 +79,13 @@ public final class TrainableSequenceClassifier {
             classifier = try TrainableLinear(weights, classifierNames, inFeatures: h, outFeatures: labelCount, into: &builder)
         }
         parameters = try builder.build()
+        let l = labelCount
+        slices = Slot.allCases.map { slot in
+            switch slot {
+            case .logits, .dLogits: TrainingWorkspace.HeadSlice(rows: .sequences, width: l)
+            default: TrainingWorkspace.HeadSlice(rows: .sequences, width: h)
+            }
+        }
         self.config = config
         self.kernel = kernel
     }
@@ -75,18 +96,7 @@ public final class TrainableSequenceClassifier {
     /// - Throws: `BertError.invalidInput` unless the sizes are positive and `maxLength` fits the
     ///   position table, or when the buffers cannot be allocated.
     public func makeWorkspace(maxBatch: Int, maxLength: Int, maxTokens: Int? = nil) throws -> TrainingWorkspace {
-        guard maxBatch > 0, maxLength > 0 else {
-            throw BertError(.invalidInput, "training workspace needs a positive batch and length, got \(maxBatch) × \(maxLength)")
-        }
-        guard maxLength <= config.maxSequenceLength else {
-            throw BertError(.invalidInput, "max length \(maxLength) exceeds the model's \(config.maxSequenceLength) positions (max_position_embeddings)")
-        }
-        let (product, overflow) = maxBatch.multipliedReportingOverflow(by: maxLength)
-        let tokens = maxTokens ?? (overflow ? Int.max : product)
-        guard tokens >= maxLength else {
-            throw BertError(.invalidInput, "training workspace of \(tokens) tokens cannot hold one sequence of max length \(maxLength)")
-        }
-        return try TrainingWorkspace(config: config, maxBatch: maxBatch, maxLength: maxLength, maxTokens: tokens, labels: labelCount)
+        try encoder.makeWorkspace(maxBatch: maxBatch, maxLength: maxLength, maxTokens: maxTokens, head: slices)
     }
 
     /// Runs the forward pass, keeping activations for `backward`.
@@ -99,26 +109,34 @@ public final class TrainableSequenceClassifier {
     /// - Throws: `BertError.invalidInput` naming the sequence when the batch does not fit the
     ///   workspace or an id is out of range.
     public func forward(ids: [[Int32]], typeIds: [[Int32]]? = nil, workspace ws: TrainingWorkspace) throws -> UnsafeBufferPointer<Float> {
-        let n = try layout(ids: ids, typeIds: typeIds, workspace: ws)
-        let p = parameters, h = config.hiddenSize
-        embeddings.forward(p, ids: ids, typeIds: typeIds, starts: ws.starts, sum: ws.embeddingSum, output: ws.hidden[0], tokens: n)
-        for (l, layer) in layers.enumerated() {
-            layer.forward(p, ws, layer: l, tokens: n, kernel: kernel)
-        }
-        let out = ws.hidden[layers.count], b = ids.count
+        _ = try encoder.forward(parameters, ids: ids, typeIds: typeIds, head: slices, workspace: ws)
+        let p = parameters, h = config.hiddenSize, b = ids.count
+        let cls = ws.head[Slot.cls.rawValue], poolerSum = ws.head[Slot.poolerSum.rawValue]
+        let pooled = ws.head[Slot.pooled.rawValue], logits = ws.head[Slot.logits.rawValue]
+        let out = ws.encoderOutput
         for (s, start) in ws.starts.enumerated() {
-            (ws.cls + s * h).update(from: out + start * h, count: h)
+            (cls + s * h).update(from: out + start * h, count: h)
         }
-        pooler.forward(p, ws.cls, rows: b, into: ws.poolerSum, kernel: kernel)
-        ws.pooled.update(from: ws.poolerSum, count: b * h)
-        Activation.tanh.apply(UnsafeMutableBufferPointer(start: ws.pooled, count: b * h))
-        classifier.forward(p, ws.pooled, rows: b, into: ws.logits, kernel: kernel)
-        return UnsafeBufferPointer(start: ws.logits, count: b * labelCount)
+        pooler.forward(p, cls, rows: b, into: poolerSum, kernel: kernel)
+        pooled.update(from: poolerSum, count: b * h)
+        Activation.tanh.apply(UnsafeMutableBufferPointer(start: pooled, count: b * h))
+        classifier.forward(p, pooled, rows: b, into: logits, kernel: kernel)
+        return UnsafeBufferPointer(start: logits, count: b * labelCount)
     }
 
     /// The hidden states `[N, H]` of the last `forward` (the encoder output).
     public func lastHiddenState(_ ws: TrainingWorkspace) -> UnsafeBufferPointer<Float> {
-        UnsafeBufferPointer(start: ws.hidden[layers.count], count: (ws.starts.last.map { $0 + (ws.lengths.last ?? 0) } ?? 0) * config.hiddenSize)
+        UnsafeBufferPointer(start: ws.encoderOutput, count: ws.tokenCount * config.hiddenSize)
+    }
+
+    /// The pooler outputs `[B, H]` of the last `forward`.
+    func pooledOutput(_ ws: TrainingWorkspace) -> UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: ws.head[Slot.pooled.rawValue], count: ws.starts.count * config.hiddenSize)
+    }
+
+    /// The logits `[B, L]` of the last `forward`.
+    func logits(_ ws: TrainingWorkspace) -> UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: ws.head[Slot.logits.rawValue], count: ws.starts.count * labelCount)
     }
 
     /// One batch's loss and gradients: forward, the loss `targets` select, backward. The
@@ -143,64 +161,33 @@ public final class TrainableSequenceClassifier {
         }
         let logits = try forward(ids: ids, typeIds: typeIds, workspace: ws)
         guard let base = logits.baseAddress else { return 0 }
+        let dLogits = ws.head[Slot.dLogits.rawValue]
         let loss: Float
         switch targets {
         case .classes(let labels):
-            loss = Losses.crossEntropy(logits: base, rows: b, classes: l, labels: labels, gradient: ws.dLogits)
+            loss = Losses.crossEntropy(logits: base, rows: b, classes: l, labels: labels, gradient: dLogits)
         case .multiLabel(let values):
-            loss = Losses.binaryCrossEntropy(logits: base, count: b * l, targets: values, gradient: ws.dLogits)
+            loss = Losses.binaryCrossEntropy(logits: base, count: b * l, targets: values, gradient: dLogits)
         case .values(let values):
-            loss = Losses.meanSquaredError(predictions: base, count: b * l, targets: values, gradient: ws.dLogits)
+            loss = Losses.meanSquaredError(predictions: base, count: b * l, targets: values, gradient: dLogits)
         }
         backward(ids: ids, typeIds: typeIds, workspace: ws)
         return loss
     }
 
-    /// Backward from `ws.dLogits` through the classifier, pooler, layers and embeddings.
+    /// Backward from the dLogits slice through the classifier and pooler into the [CLS] rows of
+    /// `ws.dHidden`, then through the encoder.
     private func backward(ids: [[Int32]], typeIds: [[Int32]]?, workspace ws: TrainingWorkspace) {
-        let p = parameters, h = config.hiddenSize, b = ids.count
-        let n = (ws.starts.last ?? 0) + (ws.lengths.last ?? 0)
-        classifier.backward(p, dY: ws.dLogits, x: ws.pooled, rows: b, dX: ws.dPooled, kernel: kernel)
-        RowGradients.activation(.tanh, input: ws.poolerSum, ws.dPooled, count: b * h)
-        pooler.backward(p, dY: ws.dPooled, x: ws.cls, rows: b, dX: ws.dCls, kernel: kernel)
+        let p = parameters, h = config.hiddenSize, b = ids.count, n = ws.tokenCount
+        let dPooled = ws.head[Slot.dPooled.rawValue], dCls = ws.head[Slot.dCls.rawValue]
+        classifier.backward(p, dY: ws.head[Slot.dLogits.rawValue], x: ws.head[Slot.pooled.rawValue], rows: b, dX: dPooled, kernel: kernel)
+        RowGradients.activation(.tanh, input: ws.head[Slot.poolerSum.rawValue], dPooled, count: b * h)
+        pooler.backward(p, dY: dPooled, x: ws.head[Slot.cls.rawValue], rows: b, dX: dCls, kernel: kernel)
         // Only the [CLS] rows reach the classifier.
         ws.dHidden.update(repeating: 0, count: n * h)
         for (s, start) in ws.starts.enumerated() {
-            (ws.dHidden + start * h).update(from: ws.dCls + s * h, count: h)
+            (ws.dHidden + start * h).update(from: dCls + s * h, count: h)
         }
-        for l in layers.indices.reversed() {
-            layers[l].backward(p, ws, layer: l, tokens: n, kernel: kernel)
-        }
-        embeddings.backward(p, ids: ids, typeIds: typeIds, starts: ws.starts, sum: ws.embeddingSum, dOutput: ws.dHidden, tokens: n)
-    }
-
-    /// Validates the batch and lays it out in the workspace; returns N.
-    private func layout(ids: [[Int32]], typeIds: [[Int32]]?, workspace ws: TrainingWorkspace) throws -> Int {
-        guard ws.hiddenSize == config.hiddenSize, ws.intermediateSize == config.intermediateSize,
-              ws.layerCount == config.numHiddenLayers, ws.labels == labelCount else {
-            throw BertError(.invalidInput, "the training workspace was made for another model")
-        }
-        guard !ids.isEmpty, ids.count <= ws.maxBatch else {
-            throw BertError(.invalidInput, "batch of \(ids.count) sequences: the training workspace holds 1 to \(ws.maxBatch)")
-        }
-        if let typeIds, typeIds.count != ids.count {
-            throw BertError(.invalidInput, "\(typeIds.count) type-id sequences for \(ids.count) id sequences")
-        }
-        ws.starts.removeAll(keepingCapacity: true)
-        ws.lengths.removeAll(keepingCapacity: true)
-        ws.probabilityStarts.removeAll(keepingCapacity: true)
-        var n = 0, probabilities = 0
-        for (b, sequence) in ids.enumerated() {
-            try config.checkSequence(sequence, types: typeIds?[b], index: b, maxLength: ws.maxLength, in: "the training workspace")
-            ws.starts.append(n)
-            ws.lengths.append(sequence.count)
-            ws.probabilityStarts.append(probabilities)
-            n += sequence.count
-            probabilities += config.numAttentionHeads * sequence.count * sequence.count
-        }
-        guard n <= ws.maxTokens else {
-            throw BertError(.invalidInput, "batch of \(n) tokens exceeds the training workspace's \(ws.maxTokens)")
-        }
-        return n
+        encoder.backward(p, ids: ids, typeIds: typeIds, workspace: ws)
     }
 }

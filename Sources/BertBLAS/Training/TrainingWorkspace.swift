@@ -5,11 +5,14 @@ import Darwin
 #endif
 
 /// The activations a training step keeps for its backward pass, and the backward's scratch,
-/// sized once from (config, max batch, max length, max tokens, labels) and reused every step.
+/// sized once from (config, max batch, max length, max tokens, the head's slices) and reused
+/// every step.
 ///
 /// One allocation carved into named slices, like the inference `Workspace` (N = `maxTokens`
-/// real tokens, B = `maxBatch`, T = `maxLength`, L the labels, S the compute slots; sequences
-/// packed back to back, no padding):
+/// real tokens, B = `maxBatch`, T = `maxLength`, S the compute slots; sequences packed back to
+/// back, no padding). The encoder's slices (`TrainableEncoder`) are fixed; a head declares its
+/// own as `HeadSlice`s (rows per sequence, per token or a fixed count, × a width), and they are
+/// sized here with the rest, in the same overflow-checked function:
 /// ```
 /// kept by the forward
 ///   embeddingSum  [N, H]          word + type + position, before the embeddings' LayerNorm
@@ -23,18 +26,16 @@ import Darwin
 ///     attentionNorm [N, H]        its LayerNorm (the feed-forward's input)
 ///     inner         [N, I]        intermediate + bias, before the activation
 ///     outputSum     [N, H]        output + bias + residual, before LayerNorm
-///   cls           [B, H]          the [CLS] rows, the pooler's input
-///   poolerSum     [B, H]          pooler dense + bias, before tanh
-///   pooled        [B, H]
-///   logits        [B, L]
 /// backward scratch
-///   dHidden       [N, H]          the gradient flowing down the layers
+///   dHidden       [N, H]          the gradient flowing down the layers; a head writes the
+///                                 gradient of the encoder output here
 ///   dQuery, dKey, dValue, dContext [N, H]
 ///   dInner        [N, I]          also the forward's activation output
 ///   dScores       [S, T, T]       one (sequence, head)'s score gradient per compute slot
-///   dCls, dPooled [B, H]
-///   dLogits       [B, L]
+/// the head's slices, in its order  [B or N or count, width] each (`head[k]`)
 /// ```
+/// The sequence classifier's: cls, poolerSum, pooled, dCls, dPooled `[B, H]`, logits and
+/// dLogits `[B, L]` (`TrainableSequenceClassifier.Slot`).
 public final class TrainingWorkspace {
     public let maxBatch: Int
     public let maxLength: Int
@@ -43,8 +44,23 @@ public final class TrainingWorkspace {
     let intermediateSize: Int
     let layerCount: Int
     let heads: Int
-    let labels: Int
     let slots: Int
+
+    /// One slice a head keeps or uses as scratch: `rows` × `width` floats.
+    struct HeadSlice: Sendable, Equatable {
+        enum Rows: Sendable, Equatable {
+            /// B, one row per sequence.
+            case sequences
+            /// N, one row per token of the batch.
+            case tokens
+            /// A fixed number of rows (a chunk, or a bound on selected positions).
+            case count(Int)
+        }
+        let rows: Rows
+        let width: Int
+    }
+    /// The head's slices, as declared (a head checks it was made for it).
+    let headSlices: [HeadSlice]
 
     struct Layer {
         let query, key, value, probabilities, context, attentionSum, attentionNorm, inner, outputSum: UnsafeMutablePointer<Float>
@@ -56,17 +72,23 @@ public final class TrainingWorkspace {
     /// `hidden[l]` is layer l's input, `hidden[layerCount]` the encoder output.
     let hidden: [UnsafeMutablePointer<Float>]
     let layers: [Layer]
-    let cls, poolerSum, pooled, logits: UnsafeMutablePointer<Float>
-    let dHidden, dQuery, dKey, dValue, dContext, dInner, dScores, dCls, dPooled, dLogits: UnsafeMutablePointer<Float>
+    let dHidden, dQuery, dKey, dValue, dContext, dInner, dScores: UnsafeMutablePointer<Float>
+    /// The head's slices, in `headSlices` order.
+    let head: [UnsafeMutablePointer<Float>]
+
+    /// The encoder output `[N, H]` of the current batch (the last layer's output).
+    var encoderOutput: UnsafeMutablePointer<Float> { hidden[layerCount] }
 
     /// Per sequence of the current batch: first row, length, and first element of its heads'
     /// probabilities.
     var starts: [Int] = []
     var lengths: [Int] = []
     var probabilityStarts: [Int] = []
+    /// N, the current batch's tokens.
+    var tokenCount = 0
 
     /// The slices' sizes in order: the one place they are computed. nil when a size overflows.
-    static func sliceSizes(config: BertConfig, maxBatch: Int, maxLength: Int, maxTokens: Int, labels: Int, slots: Int) -> [Int]? {
+    static func sliceSizes(config: BertConfig, maxBatch: Int, maxLength: Int, maxTokens: Int, head: [HeadSlice], slots: Int) -> [Int]? {
         func mul(_ values: Int...) -> Int? {
             var r = 1
             for v in values {
@@ -78,21 +100,30 @@ public final class TrainingWorkspace {
         }
         let n = maxTokens, h = config.hiddenSize, i = config.intermediateSize, layers = config.numHiddenLayers
         guard let nh = mul(n, h), let ni = mul(n, i), let probabilities = mul(config.numAttentionHeads, n, maxLength),
-              let bh = mul(maxBatch, h), let bl = mul(maxBatch, labels), let tt = mul(slots, maxLength, maxLength) else { return nil }
+              let tt = mul(slots, maxLength, maxLength) else { return nil }
         var sizes = [nh]                                       // embeddingSum
         sizes += Array(repeating: nh, count: layers + 1)        // hidden
         for _ in 0..<layers {
             sizes += [nh, nh, nh, probabilities, nh, nh, nh, ni, nh]
         }
-        sizes += [bh, bh, bh, bl]                               // cls, poolerSum, pooled, logits
-        sizes += [nh, nh, nh, nh, nh, ni, tt, bh, bh, bl]       // backward scratch
+        sizes += [nh, nh, nh, nh, nh, ni, tt]                   // backward scratch
+        for slice in head {
+            let rows: Int
+            switch slice.rows {
+            case .sequences: rows = maxBatch
+            case .tokens: rows = n
+            case .count(let count): rows = count
+            }
+            guard let size = mul(rows, slice.width) else { return nil }
+            sizes.append(size)
+        }
         return sizes
     }
 
     /// Total floats for these sizes, or nil on overflow.
-    static func floatCount(config: BertConfig, maxBatch: Int, maxLength: Int, maxTokens: Int, labels: Int, slots: Int) -> Int? {
+    static func floatCount(config: BertConfig, maxBatch: Int, maxLength: Int, maxTokens: Int, head: [HeadSlice], slots: Int) -> Int? {
         guard let sizes = sliceSizes(config: config, maxBatch: maxBatch, maxLength: maxLength, maxTokens: maxTokens,
-                                     labels: labels, slots: slots) else { return nil }
+                                     head: head, slots: slots) else { return nil }
         var total = 0
         for s in sizes {
             let (r, o) = total.addingReportingOverflow(s)
@@ -104,13 +135,13 @@ public final class TrainingWorkspace {
 
     /// - Throws: `BertError.invalidInput` naming the sizes when they overflow or cannot be
     ///   allocated.
-    init(config: BertConfig, maxBatch: Int, maxLength: Int, maxTokens: Int, labels: Int) throws {
+    init(config: BertConfig, maxBatch: Int, maxLength: Int, maxTokens: Int, head: [HeadSlice]) throws {
         let slots = ComputePool.shared.capacity
         let what = "training workspace for \(maxBatch) sequences × \(maxLength) tokens, \(maxTokens) tokens in all (hidden \(config.hiddenSize), intermediate \(config.intermediateSize), \(config.numHiddenLayers) layers)"
         guard let sizes = Self.sliceSizes(config: config, maxBatch: maxBatch, maxLength: maxLength, maxTokens: maxTokens,
-                                          labels: labels, slots: slots),
+                                          head: head, slots: slots),
               let count = Self.floatCount(config: config, maxBatch: maxBatch, maxLength: maxLength, maxTokens: maxTokens,
-                                          labels: labels, slots: slots) else {
+                                          head: head, slots: slots) else {
             throw BertError(.invalidInput, "\(what) is too large")
         }
         guard let memory = malloc(max(count, 1) * MemoryLayout<Float>.stride) else {
@@ -125,7 +156,7 @@ public final class TrainingWorkspace {
         intermediateSize = config.intermediateSize
         layerCount = config.numHiddenLayers
         heads = config.numAttentionHeads
-        self.labels = labels
+        headSlices = head
         self.slots = slots
         // Carve in the order of `sliceSizes`.
         var next = storage
@@ -140,9 +171,9 @@ public final class TrainingWorkspace {
             Layer(query: slice(), key: slice(), value: slice(), probabilities: slice(), context: slice(),
                   attentionSum: slice(), attentionNorm: slice(), inner: slice(), outputSum: slice())
         }
-        cls = slice(); poolerSum = slice(); pooled = slice(); logits = slice()
         dHidden = slice(); dQuery = slice(); dKey = slice(); dValue = slice(); dContext = slice()
-        dInner = slice(); dScores = slice(); dCls = slice(); dPooled = slice(); dLogits = slice()
+        dInner = slice(); dScores = slice()
+        self.head = head.map { _ in slice() }
         starts.reserveCapacity(maxBatch)
         lengths.reserveCapacity(maxBatch)
         probabilityStarts.reserveCapacity(maxBatch)

@@ -88,7 +88,7 @@ import Testing
         model.parameters.zeroGradients()
         let loss = try model.lossAndGradients(ids: expected.ids, typeIds: expected.type_ids, targets: expected.targets, workspace: ws)
         #expect(abs(loss - expected.loss) <= 1e-5 * abs(expected.loss), "\(name): loss \(loss), torch \(expected.loss)")
-        let logits = Array(UnsafeBufferPointer(start: ws.logits, count: expected.ids.count * model.labelCount))
+        let logits = Array(model.logits(ws))
         let logitDiff = zip(logits, expected.logits.flatMap { $0 }).map { abs($0 - $1) }.max() ?? .infinity
         #expect(logitDiff <= 1e-5, "\(name): logits max abs diff \(logitDiff)")
 
@@ -124,7 +124,7 @@ import Testing
         #expect(hidden.count == out.lastHiddenState.count)
         let hiddenDiff = zip(hidden, out.lastHiddenState).map { abs($0 - $1) }.max() ?? .infinity
         #expect(hiddenDiff <= 1e-5, "last hidden state max abs diff \(hiddenDiff)")
-        let pooled = UnsafeBufferPointer(start: ws.pooled, count: 4 * model.config.hiddenSize)
+        let pooled = model.pooledOutput(ws)
         let pooledDiff = zip(pooled, out.pooledOutput ?? UnsafeBufferPointer(start: nil, count: 0)).map { abs($0 - $1) }.max() ?? .infinity
         #expect(pooledDiff <= 1e-5, "pooled max abs diff \(pooledDiff)")
     }

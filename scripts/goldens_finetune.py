@@ -20,6 +20,13 @@ seeded; dropout 0; eager attention), one per loss:
                                           gradient norm and learning rate in expected.json
                                           ("adamw").
 
+  mlm/                                    a tiny BertForMaskedLM (the same sizes, decoder tied to
+                                          the word embeddings): one masked batch's loss (mean
+                                          cross-entropy over the positions whose label is not
+                                          -100), the masked positions' logits, and every
+                                          parameter's gradient (the word embeddings' includes the
+                                          tied decoder's)
+
 The batch is 4 sequences of different lengths (some with type-1 segments), padded with an
 attention mask as HF does; the goldens hold the real tokens only.
 
@@ -37,7 +44,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch
 import transformers
 from safetensors.torch import save_file
-from transformers import BertConfig, BertForSequenceClassification, Trainer
+from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, Trainer
 from transformers.optimization import get_linear_schedule_with_warmup
 
 assert transformers.__version__.startswith("4.57"), transformers.__version__
@@ -56,7 +63,7 @@ ADAMW = dict(learning_rate=2e-3, weight_decay=0.01, betas=(0.9, 0.999), eps=1e-8
              warmup_steps=1, total_steps=4, steps=3, max_grad_norm=1.0)
 
 
-def make_model(num_labels, problem_type):
+def make_model(num_labels, problem_type, model_class=BertForSequenceClassification):
     config = BertConfig(
         vocab_size=VOCAB, hidden_size=20, num_hidden_layers=2, num_attention_heads=4,
         intermediate_size=36, hidden_act="gelu", hidden_dropout_prob=0.0,
@@ -66,7 +73,7 @@ def make_model(num_labels, problem_type):
     )
     config._attn_implementation = "eager"
     torch.manual_seed(13)
-    model = BertForSequenceClassification(config)
+    model = model_class(config)
     # Away from the default init (LayerNorm 1/0, biases 0), so every gradient path carries a
     # non-trivial value.
     g = torch.Generator().manual_seed(1313)
@@ -163,8 +170,54 @@ def adamw_steps(num_labels, problem_type, folder):
             "trace": trace}
 
 
+MASK_ID = 4
+
+
+def write_mlm():
+    """One masked batch through BertForMaskedLM: about a third of the non-special positions are
+    predicted; of those, most become [MASK], some a random id, some stay (80/10/10 in spirit),
+    and one sequence has no prediction at all."""
+    folder = OUT / "mlm"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    model = make_model(2, None, BertForMaskedLM)
+    assert model.cls.predictions.decoder.weight is model.bert.embeddings.word_embeddings.weight
+    model.save_pretrained(folder, safe_serialization=True)
+    ids, types, mask, _ = make_batch(2, "single_label_classification")
+    g = torch.Generator().manual_seed(17)
+    labels = torch.full_like(ids, -100)
+    inputs = ids.clone()
+    for b, n in enumerate(LENGTHS):
+        if b == 3:
+            continue  # a sequence with nothing to predict
+        for t in range(1, n - 1):
+            if torch.rand(1, generator=g).item() < 0.35:
+                labels[b, t] = ids[b, t]
+                r = torch.rand(1, generator=g).item()
+                if r < 0.7:
+                    inputs[b, t] = MASK_ID
+                elif r < 0.85:
+                    inputs[b, t] = torch.randint(5, VOCAB, (1,), generator=g).item()
+    out = model(input_ids=inputs, token_type_ids=types, attention_mask=mask, labels=labels)
+    out.loss.backward()
+    grads = {n: p.grad.detach().clone().contiguous() for n, p in model.named_parameters()}
+    save_file(grads, str(folder / "gradients.safetensors"))
+    selected = labels != -100
+    expected = {
+        "ids": unpadded(inputs, LENGTHS),
+        "type_ids": unpadded(types, LENGTHS),
+        "labels": unpadded(labels, LENGTHS),
+        "loss": out.loss.item(),
+        "masked_tokens": int(selected.sum().item()),
+        "masked_logits": out.logits[selected].detach().tolist(),
+    }
+    (folder / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+    print(f"mlm: loss {out.loss.item():.6f}, {expected['masked_tokens']} masked, {len(grads)} gradients")
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
+    write_mlm()
     write_case("cls-single", 3, "single_label_classification")
     write_case("cls-multilabel", 3, "multi_label_classification")
     write_case("regression", 1, "regression")

@@ -18,14 +18,16 @@ public enum TrainingTargets: Sendable, Equatable {
 /// Reference: `torch.nn.CrossEntropyLoss`, `BCEWithLogitsLoss`, `MSELoss`; losses are summed in
 /// Double, gradients in Float.
 enum Losses {
-    /// Cross-entropy of softmax(logits) against class indices, mean over rows:
-    /// `dLogits = (softmax − onehot) / B`.
+    /// Cross-entropy of softmax(logits) against class indices, summed over rows and divided by
+    /// `normalizer` (default `rows`, the mean): `dLogits = (softmax − onehot) / normalizer`.
+    /// A chunk of a larger batch passes the batch's count, so chunks' results add up to its mean.
     static func crossEntropy(logits: UnsafePointer<Float>, rows: Int, classes: Int, labels: [Int],
-                             gradient: UnsafeMutablePointer<Float>) -> Float {
+                             gradient: UnsafeMutablePointer<Float>, normalizer: Int? = nil) -> Float {
         gradient.update(from: logits, count: rows * classes)
         RowOps.softmax(rows: rows, width: classes, gradient)
         var total = 0.0
-        let inverse = 1 / Float(rows)
+        let divisor = normalizer ?? rows
+        let inverse = 1 / Float(divisor)
         for r in 0..<rows {
             let x = logits + r * classes
             // log Σ exp(x) − x[label], max-subtracted.
@@ -38,7 +40,7 @@ enum Losses {
             g[labels[r]] -= 1
             for j in 0..<classes { g[j] *= inverse }
         }
-        return Float(total / Double(rows))
+        return Float(total / Double(divisor))
     }
 
     /// Binary cross-entropy of sigmoid(logits) against targets, mean over all `count` elements:

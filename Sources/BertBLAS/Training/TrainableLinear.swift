@@ -46,6 +46,14 @@ struct TrainableLinear: Sendable {
         self.outFeatures = outFeatures
     }
 
+    /// A Linear over parameters already registered (a decoder tied to the word embeddings).
+    init(weight: ParameterSet.Parameter, bias: ParameterSet.Parameter, inFeatures: Int, outFeatures: Int) {
+        self.weight = weight
+        self.bias = bias
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+    }
+
     /// `y[rows, out] = x[rows, in] Wᵀ + b`.
     func forward(_ p: ParameterSet, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, kernel: Kernel) {
         let b = p.value(bias)

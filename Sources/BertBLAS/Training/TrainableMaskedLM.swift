@@ -1,0 +1,209 @@
+import Foundation
+
+/// The masked-LM loss of one batch.
+public struct MaskedLMLoss: Sendable, Equatable {
+    /// Mean cross-entropy over the masked positions (natural log); 0 when none is masked.
+    public var mean: Float
+    /// Positions with a label other than -100.
+    public var maskedTokens: Int
+
+    public init(mean: Float, maskedTokens: Int) {
+        self.mean = mean
+        self.maskedTokens = maskedTokens
+    }
+}
+
+/// A BERT masked language model that learns: the `TrainableEncoder` and the `cls.predictions`
+/// head (transform dense + activation + LayerNorm, then the decoder tied to the word embeddings
+/// plus its own bias), computed only on the masked positions, with the cross-entropy over the
+/// vocabulary.
+///
+/// The decoder's weight is the word-embedding parameter itself when the config ties them
+/// (`tie_word_embeddings`, the default), so its gradient adds into the word-embedding gradient;
+/// an untied checkpoint's `cls.predictions.decoder.weight` is a parameter of its own.
+/// The decoder runs on `logitRows` masked rows at a time, so the `[M, V]` logits never exist
+/// whole. Reference: transformers `BertForMaskedLM` / `BertLMPredictionHead` (v4.57.1), dropout
+/// off: `CrossEntropyLoss` over the positions whose label is not -100, mean over them.
+public final class TrainableMaskedLM {
+    public let config: BertConfig
+    /// Every trainable tensor, its gradient, and whether weight decay applies.
+    public let parameters: ParameterSet
+    public let kernel: Kernel
+    /// V, the decoder's outputs.
+    public let vocabularySize: Int
+    let encoder: TrainableEncoder
+    let transform: TrainableLinear
+    let activation: Activation
+    let transformNorm: TrainableLayerNorm
+    /// `[V, H]` weight (the word embeddings when tied) and `[V]` bias.
+    let decoder: TrainableLinear
+    /// Whether `decoder.weight` is the word-embedding parameter.
+    public let tiedDecoder: Bool
+
+    /// Masked rows decoded at once: the logits scratch is `[logitRows, V]`.
+    public let logitRows: Int
+
+    /// The head's workspace slices (`TrainingWorkspace.head[slot.rawValue]`).
+    enum Slot: Int, CaseIterable {
+        /// `[N, H]` the masked positions' hidden states, gathered (M ≤ N rows used).
+        case gathered
+        /// `[N, H]` transform dense + bias, before the activation.
+        case transformSum
+        /// `[N, H]` the activation's output, the LayerNorm's input.
+        case activated
+        /// `[N, H]` the LayerNorm's output, the decoder's input.
+        case transformed
+        /// `[logitRows, V]` one chunk of logits, and its loss gradient.
+        case logits, dLogits
+        /// `[N, H]` backward scratch: the gradient of `transformed`, then of `transformSum`.
+        case dTransformed
+        /// `[N, H]` the gradient of `gathered`, scattered into `ws.dHidden`.
+        case dGathered
+    }
+    let slices: [TrainingWorkspace.HeadSlice]
+
+    /// Loads a BERT checkpoint with a masked-LM head for training.
+    ///
+    /// - Parameters:
+    ///   - directory: a HuggingFace BERT folder (`config.json`, `model.safetensors`) with
+    ///     `cls.predictions` (`BertForMaskedLM` or `BertForPreTraining`).
+    ///   - kernel: `.blas` (default) or `.naive`.
+    ///   - logitRows: masked rows decoded at once (default 64): the `[logitRows, V]` logits and
+    ///     their gradient are the head's largest scratch; results do not depend on it.
+    /// - Throws: `BertError.unsupported` for families other than BERT, `.missingTensor` naming
+    ///   the head tensor that is absent, `.shape`, `.config`, `.io`; `.invalidInput` when
+    ///   `logitRows` is not positive.
+    public init(directory: URL, kernel: Kernel = .blas, logitRows: Int = 64) throws {
+        guard logitRows > 0 else { throw BertError(.invalidInput, "logitRows must be positive, got \(logitRows)") }
+        let (config, weights) = try TrainableEncoder.open(directory)
+        let names = config.tensorNames.heads.maskedLM
+        var required = [names.transformDense.weight, names.transformDense.bias, names.transformLayerNorm.weight,
+                        names.transformLayerNorm.bias, names.bias]
+        if !config.tieWordEmbeddings { required.append(names.decoderWeight) }
+        try HeadWeights.require(weights, required, task: .maskedLM, config: config)
+        let h = config.hiddenSize, v = config.vocabSize
+        var builder = ParameterSet.Builder()
+        encoder = try TrainableEncoder(weights, config: config, kernel: kernel, into: &builder)
+        transform = try TrainableLinear(weights, names.transformDense, inFeatures: h, outFeatures: h, into: &builder)
+        activation = config.family.maskedLMActivation(config)
+        transformNorm = try TrainableLayerNorm(weights, names.transformLayerNorm, width: h, eps: config.layerNormEps, into: &builder)
+        let biasTensor = try weights.tensor(names.bias, shape: [v])
+        let bias = try builder.add(biasTensor, name: names.bias.description, decays: false)
+        if config.tieWordEmbeddings {
+            decoder = TrainableLinear(weight: encoder.embeddings.word, bias: bias, inFeatures: h, outFeatures: v)
+        } else {
+            let weightTensor = try weights.tensor(names.decoderWeight, shape: [v, h])
+            let weight = try builder.add(weightTensor, name: names.decoderWeight.description, decays: true)
+            decoder = TrainableLinear(weight: weight, bias: bias, inFeatures: h, outFeatures: v)
+        }
+        tiedDecoder = config.tieWordEmbeddings
+        parameters = try builder.build()
+        slices = Slot.allCases.map { slot in
+            switch slot {
+            case .logits, .dLogits: TrainingWorkspace.HeadSlice(rows: .count(logitRows), width: v)
+            default: TrainingWorkspace.HeadSlice(rows: .tokens, width: h)
+            }
+        }
+        vocabularySize = v
+        self.logitRows = logitRows
+        self.config = config
+        self.kernel = kernel
+    }
+
+    /// Allocates the activations and scratch of steps of up to `maxBatch` sequences of up to
+    /// `maxLength` tokens, `maxTokens` in all (default maxBatch × maxLength).
+    ///
+    /// - Throws: `BertError.invalidInput` unless the sizes are positive and `maxLength` fits the
+    ///   position table, or when the buffers cannot be allocated.
+    public func makeWorkspace(maxBatch: Int, maxLength: Int, maxTokens: Int? = nil) throws -> TrainingWorkspace {
+        try encoder.makeWorkspace(maxBatch: maxBatch, maxLength: maxLength, maxTokens: maxTokens, head: slices)
+    }
+
+    /// The masked-LM loss of a batch, forward only (evaluation); gradients are untouched.
+    ///
+    /// - Parameters:
+    ///   - ids: the (masked) input ids per sequence, special tokens included, no padding.
+    ///   - typeIds: token types per sequence, nil for all 0.
+    ///   - labels: per sequence, the original id at predicted positions and -100 elsewhere
+    ///     (`MLMMasker`'s output).
+    /// - Throws: `BertError.invalidInput` naming the sequence when the labels do not match the
+    ///   ids or a label is outside the vocabulary, and the cases of the encoder's forward.
+    public func loss(ids: [[Int32]], typeIds: [[Int32]]? = nil, labels: [[Int32]], workspace ws: TrainingWorkspace) throws -> MaskedLMLoss {
+        try run(ids: ids, typeIds: typeIds, labels: labels, workspace: ws, backward: false)
+    }
+
+    /// One batch's masked-LM loss and gradients: forward, cross-entropy on the masked
+    /// positions, backward. Gradients are added to `parameters.gradients` (zero them between
+    /// optimizer steps); a batch with no masked position adds nothing.
+    ///
+    /// - Throws: the cases of `loss(ids:typeIds:labels:workspace:)`.
+    public func lossAndGradients(ids: [[Int32]], typeIds: [[Int32]]? = nil, labels: [[Int32]],
+                                 workspace ws: TrainingWorkspace) throws -> MaskedLMLoss {
+        try run(ids: ids, typeIds: typeIds, labels: labels, workspace: ws, backward: true)
+    }
+
+    private func run(ids: [[Int32]], typeIds: [[Int32]]?, labels: [[Int32]], workspace ws: TrainingWorkspace,
+                     backward: Bool) throws -> MaskedLMLoss {
+        guard labels.count == ids.count else {
+            throw BertError(.invalidInput, "\(labels.count) label sequences for \(ids.count) id sequences")
+        }
+        let v = vocabularySize
+        for (b, sequence) in labels.enumerated() {
+            guard sequence.count == ids[b].count else {
+                throw BertError(.invalidInput, "sequence \(b) has \(sequence.count) labels for \(ids[b].count) ids")
+            }
+            if let t = sequence.firstIndex(where: { $0 != MLMMasker.ignoreLabel && ($0 < 0 || Int($0) >= v) }) {
+                throw BertError(.invalidInput, "sequence \(b), position \(t): label \(sequence[t]) is outside the vocabulary of \(v)")
+            }
+        }
+        _ = try encoder.forward(parameters, ids: ids, typeIds: typeIds, head: slices, workspace: ws)
+        // The masked rows of the packed batch, and their targets.
+        var rows: [Int] = [], targets: [Int] = []
+        for (b, sequence) in labels.enumerated() {
+            for (t, label) in sequence.enumerated() where label != MLMMasker.ignoreLabel {
+                rows.append(ws.starts[b] + t)
+                targets.append(Int(label))
+            }
+        }
+        let m = rows.count
+        guard m > 0 else { return MaskedLMLoss(mean: 0, maskedTokens: 0) }
+        let p = parameters, h = config.hiddenSize
+        let gathered = ws.head[Slot.gathered.rawValue], transformSum = ws.head[Slot.transformSum.rawValue]
+        let activated = ws.head[Slot.activated.rawValue], transformed = ws.head[Slot.transformed.rawValue]
+        let logits = ws.head[Slot.logits.rawValue], dLogits = ws.head[Slot.dLogits.rawValue]
+        let dTransformed = ws.head[Slot.dTransformed.rawValue]
+        let out = ws.encoderOutput
+        for (r, row) in rows.enumerated() { (gathered + r * h).update(from: out + row * h, count: h) }
+        // The transform, in the inference head's order: dense + bias, activation, LayerNorm.
+        transform.forward(p, gathered, rows: m, into: transformSum, kernel: kernel)
+        activated.update(from: transformSum, count: m * h)
+        activation.apply(UnsafeMutableBufferPointer(start: activated, count: m * h))
+        transformNorm.forward(p, activated, rows: m, into: transformed)
+        // Decoder and loss a chunk at a time; each chunk's backward runs while its logits exist.
+        var total = 0.0
+        var first = 0
+        while first < m {
+            let count = min(logitRows, m - first)
+            decoder.forward(p, transformed + first * h, rows: count, into: logits, kernel: kernel)
+            let mean = Losses.crossEntropy(logits: logits, rows: count, classes: v, labels: Array(targets[first..<first + count]),
+                                           gradient: dLogits, normalizer: m)
+            total += Double(mean)
+            if backward {
+                // dW (the word embeddings when tied) += dLogitsᵀ X, db += Σ dLogits, dX = dLogits W.
+                decoder.backward(p, dY: dLogits, x: transformed + first * h, rows: count, dX: dTransformed + first * h, kernel: kernel)
+            }
+            first += count
+        }
+        if backward {
+            let dGathered = ws.head[Slot.dGathered.rawValue]
+            transformNorm.backward(p, input: activated, rows: m, dOutput: dTransformed, into: dTransformed)
+            RowGradients.activation(activation, input: transformSum, dTransformed, count: m * h)
+            transform.backward(p, dY: dTransformed, x: gathered, rows: m, dX: dGathered, kernel: kernel)
+            // Only the masked rows reach the head.
+            ws.dHidden.update(repeating: 0, count: ws.tokenCount * h)
+            for (r, row) in rows.enumerated() { (ws.dHidden + row * h).update(from: dGathered + r * h, count: h) }
+            encoder.backward(p, ids: ids, typeIds: typeIds, workspace: ws)
+        }
+        return MaskedLMLoss(mean: Float(total), maskedTokens: m)
+    }
+}

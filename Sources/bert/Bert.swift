@@ -29,6 +29,7 @@ struct Bert: ParsableCommand {
             MLMScore.self,
             TrainHeadCommand.self,
             FinetuneCommand.self,
+            PretrainCommand.self,
             EvalCommand.self,
             ClassifyCommand.self,
             ServeCommand.self,

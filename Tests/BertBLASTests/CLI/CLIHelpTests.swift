@@ -5,7 +5,7 @@ import Testing
 /// value placeholders are short names, not the option repeated.
 @Suite struct CLIHelpTests {
     static let commands = ["tokenize", "embed", "ner", "qa", "fill-mask", "nsp", "mask", "pretrain-data",
-                           "mlm-score", "train-head", "finetune", "eval", "classify"]
+                           "mlm-score", "train-head", "finetune", "pretrain", "eval", "classify"]
 
     /// The OPTIONS entries of a help text: each entry's lines joined.
     static func optionEntries(_ help: String) -> [String] {

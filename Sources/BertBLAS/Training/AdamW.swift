@@ -47,6 +47,9 @@ public final class AdamW {
     public private(set) var step = 0
     private let moments: UnsafeMutableBufferPointer<Float>  // m then v, 2 × count
     private let count: Int
+    /// The update's tasks: pieces of at most `ParameterSet.chunkSize` elements, each inside one
+    /// entry (one weight-decay setting).
+    private let chunks: [(start: Int, count: Int, decays: Bool)]
 
     /// - Parameters:
     ///   - parameters: the set it will update (sizes its moment buffers).
@@ -59,34 +62,78 @@ public final class AdamW {
         self.epsilon = epsilon
         self.weightDecay = weightDecay
         count = parameters.count
+        var chunks: [(start: Int, count: Int, decays: Bool)] = []
+        for entry in parameters.entries {
+            let start = entry.parameter.offset, end = start + entry.parameter.count
+            for s in stride(from: start, to: end, by: ParameterSet.chunkSize) {
+                chunks.append((s, min(ParameterSet.chunkSize, end - s), entry.decays))
+            }
+        }
+        self.chunks = chunks
         moments = .allocate(capacity: max(2 * count, 1))
         moments.initialize(repeating: 0)
     }
 
     deinit { moments.deallocate() }
 
-    /// The global L2 norm of all gradients (in Double).
+    /// The global L2 norm of all gradients: squares summed in Float over blocks of 1,024,
+    /// the blocks' sums in Double, in a fixed order (the same value on any number of threads).
     public static func gradientNorm(_ parameters: ParameterSet) -> Float {
-        var sum = 0.0
-        for g in parameters.gradients { sum += Double(g) * Double(g) }
+        guard let g = parameters.gradients.baseAddress else { return 0 }
+        let chunks = ParameterSet.chunkCount(parameters.count)
+        let sum = withUnsafeTemporaryAllocation(of: Double.self, capacity: max(chunks, 1)) { partial -> Double in
+            ComputePool.shared.parallelFor(chunks) { c in
+                let (start, count) = ParameterSet.chunk(c, of: parameters.count)
+                partial[c] = squaredSum(g + start, count: count)
+            }
+            var total = 0.0
+            for c in 0..<chunks { total += partial[c] }
+            return total
+        }
         return Float(sum.squareRoot())
     }
 
+    /// Σ x² over `count` floats: 8 lanes in Float over blocks of 1,024, then Double.
+    static func squaredSum(_ x: UnsafePointer<Float>, count: Int) -> Double {
+        var total = 0.0
+        var blockStart = 0
+        while blockStart < count {
+            let end = min(blockStart + 1024, count), whole = blockStart + ((end - blockStart) & ~7)
+            var lanes = RowGradients.Vector()
+            var i = blockStart
+            while i < whole { let v = RowGradients.load(x, i); lanes += v * v; i += 8 }
+            var block = Double(lanes.sum())
+            while i < end { block += Double(x[i] * x[i]); i += 1 }
+            total += block
+            blockStart = end
+        }
+        return total
+    }
+
     /// Scales the gradients so that their global norm is at most `maxNorm`, as
-    /// `clip_grad_norm_`: by `min(1, maxNorm / (norm + 1e-6))`.
+    /// `clip_grad_norm_`: by `min(1, maxNorm / (norm + 1e-6))`. Both passes run on the compute
+    /// threads.
     ///
     /// - Returns: the norm before clipping.
     @discardableResult
     public static func clipGradients(_ parameters: ParameterSet, maxNorm: Float) -> Float {
         let norm = gradientNorm(parameters)
         let coefficient = min(1, maxNorm / (norm + 1e-6))
-        if coefficient < 1 {
-            for i in parameters.gradients.indices { parameters.gradients[i] *= coefficient }
+        if coefficient < 1, let g = parameters.gradients.baseAddress {
+            ComputePool.shared.parallelFor(ParameterSet.chunkCount(parameters.count)) { c in
+                let (start, count) = ParameterSet.chunk(c, of: parameters.count)
+                let x = g + start, whole = count & ~7
+                var i = 0
+                while i < whole { RowGradients.store(RowGradients.load(x, i) * coefficient, x, i); i += 8 }
+                while i < count { x[i] *= coefficient; i += 1 }
+            }
         }
         return norm
     }
 
-    /// Applies one step with learning rate `learningRate` to `parameters` from their gradients.
+    /// Applies one step with learning rate `learningRate` to `parameters` from their gradients,
+    /// on the compute threads (each element is computed as the one-thread loop computes it, so
+    /// the result does not depend on the number of threads).
     ///
     /// - Throws: `BertError.invalidInput` when `parameters` is not the set this optimizer was
     ///   made for (a different size).
@@ -105,17 +152,36 @@ public final class AdamW {
               let g = parameters.gradients.baseAddress else { return }
         let v = m + count
         let b1 = beta1, b2 = beta2, eps = epsilon
-        for entry in parameters.entries {
-            let start = entry.parameter.offset, end = start + entry.parameter.count
-            let decay: Float = entry.decays ? decayFactor : 1
-            for i in start..<end {
-                let gi = g[i]
-                if decay != 1 { p[i] *= decay }
-                // torch: exp_avg.lerp_(grad, 1 − β1), exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
-                m[i] += (gi - m[i]) * (1 - b1)
-                v[i] = v[i] * b2 + (1 - b2) * gi * gi
-                let denominator = v[i].squareRoot() / bias2Root + eps
-                p[i] -= stepSize * (m[i] / denominator)
+        chunks.withUnsafeBufferPointer { chunks in
+            ComputePool.shared.parallelFor(chunks.count) { c in
+                let chunk = chunks[c]
+                let decay: Float = chunk.decays ? decayFactor : 1
+                let start = chunk.start, end = start + chunk.count
+                let whole = start + (chunk.count & ~7)
+                var i = start
+                while i < whole {
+                    let gi = RowGradients.load(g, i)
+                    var pi = RowGradients.load(p, i), mi = RowGradients.load(m, i), vi = RowGradients.load(v, i)
+                    if decay != 1 { pi *= decay }
+                    mi += (gi - mi) * (1 - b1)
+                    vi = vi * b2 + (1 - b2) * gi * gi
+                    let denominator = vi.squareRoot() / bias2Root + eps
+                    pi -= stepSize * (mi / denominator)
+                    RowGradients.store(pi, p, i)
+                    RowGradients.store(mi, m, i)
+                    RowGradients.store(vi, v, i)
+                    i += 8
+                }
+                while i < end {
+                    let gi = g[i]
+                    if decay != 1 { p[i] *= decay }
+                    // torch: exp_avg.lerp_(grad, 1 − β1), exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
+                    m[i] += (gi - m[i]) * (1 - b1)
+                    v[i] = v[i] * b2 + (1 - b2) * gi * gi
+                    let denominator = v[i].squareRoot() / bias2Root + eps
+                    p[i] -= stepSize * (m[i] / denominator)
+                    i += 1
+                }
             }
         }
     }

@@ -74,9 +74,26 @@ public final class ParameterSet {
         UnsafeMutableBufferPointer(start: gradient(entry.parameter), count: entry.parameter.count)
     }
 
-    /// Sets every gradient to 0 (before accumulating a batch's).
+    /// Sets every gradient to 0 (before accumulating a batch's), on the compute threads.
     public func zeroGradients() {
-        gradients.update(repeating: 0)
+        let base = gradientBase, total = count
+        ComputePool.shared.parallelFor(Self.chunkCount(total)) { c in
+            let (start, count) = Self.chunk(c, of: total)
+            (base + start).update(repeating: 0, count: count)
+        }
+    }
+
+    /// Elements per task of the whole-arena passes (zeroing, clipping, AdamW): 256 KiB of
+    /// floats, a few hundred tasks for a small BERT.
+    static let chunkSize = 1 << 16
+
+    /// Tasks of `chunkSize` elements over `total` elements.
+    static func chunkCount(_ total: Int) -> Int { (total + chunkSize - 1) / chunkSize }
+
+    /// Task `c`'s first element and count.
+    static func chunk(_ c: Int, of total: Int) -> (start: Int, count: Int) {
+        let start = c * chunkSize
+        return (start, min(chunkSize, total - start))
     }
 
     /// Collects the parameters of a model, then allocates both arenas at once.

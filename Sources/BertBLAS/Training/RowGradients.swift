@@ -116,6 +116,58 @@ enum RowGradients {
         }
     }
 
+    /// Over `count` elements: `output[i] = f(x[i])` exactly as `Activation.apply` computes it,
+    /// and `x[i] = f'(x[i])` (the input is overwritten with the derivative). GELU evaluates its
+    /// erf once for both.
+    static func activationAndDerivative(_ f: Activation, _ x: UnsafeMutablePointer<Float>,
+                                        output: UnsafeMutablePointer<Float>, count: Int) {
+        @inline(__always) func both(_ v: Vector) -> (Vector, Vector) {
+            if case .gelu = f {
+                let e = VectorMath.erf(v * 0.70710678118654752)
+                let cdf = 0.5 * (1 + e)
+                return (0.5 * v * (1 + e), cdf + v * 0.39894228040143268 * VectorMath.exp(-0.5 * v * v))
+            }
+            return (f.vector(v), derivative(f, v))
+        }
+        let whole = count & ~7
+        var i = 0
+        while i < whole {
+            let (y, d) = both(load(x, i))
+            store(y, output, i)
+            store(d, x, i)
+            i += 8
+        }
+        if i < count {
+            var v = Vector()
+            for j in 0..<(count - i) { v[j] = x[i + j] }
+            let (y, d) = both(v)
+            for j in 0..<(count - i) { output[i + j] = y[j]; x[i + j] = d[j] }
+        }
+    }
+
+    /// `d[i] *= factor[i]` over `count` elements.
+    static func multiply(_ d: UnsafeMutablePointer<Float>, by factor: UnsafePointer<Float>, count: Int) {
+        let whole = count & ~7
+        var i = 0
+        while i < whole { store(load(d, i) * load(factor, i), d, i); i += 8 }
+        while i < count { d[i] *= factor[i]; i += 1 }
+    }
+
+    /// Runs `body(firstRow, rows)` over panels of `rows` rows of `width` floats on the compute
+    /// threads (about four panels per thread); small blocks run on the caller's thread.
+    static func rowPanels(rows: Int, width: Int, _ body: (_ firstRow: Int, _ rows: Int) -> Void) {
+        let threads = ComputePool.shared.threads
+        guard threads > 1, rows > 1, rows * width >= 1 << 15 else {
+            if rows > 0 { body(0, rows) }
+            return
+        }
+        let panel = (rows + 4 * threads - 1) / (4 * threads)
+        ComputePool.shared.parallelFor((rows + panel - 1) / panel) { p in
+            let r0 = p * panel
+            body(r0, min(panel, rows - r0))
+        }
+    }
+
     /// f'(x) of 8 lanes, with the same `erf`/`exp`/`tanh` approximations as the forward.
     @inline(__always)
     static func derivative(_ f: Activation, _ x: Vector) -> Vector {

@@ -50,11 +50,16 @@ struct TrainableEncoderLayer: Sendable {
         RowOps.addBias(rows: n, width: h, kept.attentionSum, bias: p.value(attentionOutput.bias))
         RowGradients.add(x, to: kept.attentionSum, count: n * h)
         attentionNorm.forward(p, kept.attentionSum, rows: n, into: kept.attentionNorm)
-        // inner = a W1ᵀ + b1 (kept); its activation goes to the dInner scratch.
+        // inner = a W1ᵀ + b1 (kept); its activation goes to the dInner scratch (row panels on
+        // the compute threads).
         intermediate.product(p, kept.attentionNorm, rows: n, into: kept.inner, kernel: kernel)
-        RowOps.addBias(rows: n, width: inner, kept.inner, bias: p.value(intermediate.bias))
-        ws.dInner.update(from: kept.inner, count: n * inner)
-        activation.apply(UnsafeMutableBufferPointer(start: ws.dInner, count: n * inner))
+        let activation = self.activation, b1 = p.value(intermediate.bias), activated = ws.dInner
+        RowGradients.rowPanels(rows: n, width: inner) { r0, rows in
+            let x = kept.inner + r0 * inner, y = activated + r0 * inner
+            RowOps.addBias(rows: rows, width: inner, x, bias: b1)
+            y.update(from: x, count: rows * inner)
+            activation.apply(UnsafeMutableBufferPointer(start: y, count: rows * inner))
+        }
         output.product(p, ws.dInner, rows: n, into: kept.outputSum, kernel: kernel)
         RowOps.addBias(rows: n, width: h, kept.outputSum, bias: p.value(output.bias))
         RowGradients.add(kept.attentionNorm, to: kept.outputSum, count: n * h)
@@ -95,13 +100,20 @@ struct TrainableEncoderLayer: Sendable {
         let dy = ws.dHidden
         // dOutputSum = LN2ᵀ(dy), in place.
         outputNorm.backward(p, input: kept.outputSum, rows: n, dOutput: dy, into: dy)
-        // The activation's output (recomputed), for dW2; then dInner = (dOutputSum W2) ⊙ act'(inner).
-        ws.dInner.update(from: kept.inner, count: n * inner)
-        activation.apply(UnsafeMutableBufferPointer(start: ws.dInner, count: n * inner))
+        // The activation's output (recomputed) into dInner, for dW2, and its derivative over the
+        // kept `inner` (not read again this step), in one pass; then
+        // dInner = (dOutputSum W2) ⊙ act'(inner).
+        let activation = self.activation, dInner = ws.dInner
+        RowGradients.rowPanels(rows: n, width: inner) { r0, rows in
+            RowGradients.activationAndDerivative(activation, kept.inner + r0 * inner, output: dInner + r0 * inner,
+                                                 count: rows * inner)
+        }
         output.backward(p, dY: dy, x: ws.dInner, rows: n, dX: nil, kernel: kernel)
         Gemm.sgemm(kernel, m: n, n: inner, k: h, a: dy, lda: h, b: p.value(output.weight), ldb: inner,
                    beta: 0, c: ws.dInner, ldc: inner)
-        RowGradients.activation(activation, input: kept.inner, ws.dInner, count: n * inner)
+        RowGradients.rowPanels(rows: n, width: inner) { r0, rows in
+            RowGradients.multiply(dInner + r0 * inner, by: kept.inner + r0 * inner, count: rows * inner)
+        }
         // dAttentionNorm = dOutputSum (residual) + dInner W1.
         intermediate.backward(p, dY: ws.dInner, x: kept.attentionNorm, rows: n, dX: dy, accumulate: true, kernel: kernel)
         // dAttentionSum = LN1ᵀ(dAttentionNorm), in place.

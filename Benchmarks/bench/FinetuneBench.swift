@@ -16,7 +16,8 @@ struct FinetuneBench: ParsableCommand {
             gradients, forward and backward through the classifier, pooler, layers and embeddings \
             (packed, no padding), clip the gradient norm at 1, one AdamW step (lr 5e-5). \
             Reported: training tokens/s (real tokens of the timed steps / their seconds), the median \
-            step time, and the process's peak RSS (VmHWM). scripts/bench_finetune_torch.py runs the \
+            step time and that of each phase (zeroing, forward + backward, clipping, AdamW), and the \
+            process's peak RSS (VmHWM). scripts/bench_finetune_torch.py runs the \
             same rows with AutoModelForSequenceClassification (each batch padded to its longest \
             text, as HF's collator does) and prints the same figures.
             """)
@@ -42,7 +43,7 @@ struct FinetuneBench: ParsableCommand {
     @Option(help: ArgumentHelp("Compute threads. Default: the number of cores.", valueName: "n"))
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Flag(help: "Print one JSON object: tokens_per_s, step_ms_median, tokens, sequences, steps, peak_rss_mb, threads, blas_core.")
+    @Flag(help: "Print one JSON object: tokens_per_s, step_ms_median, zero/forward_backward/clip/adamw_ms_median, tokens, sequences, steps, peak_rss_mb, threads, blas_core.")
     var json = false
 
     func validate() throws {
@@ -70,22 +71,29 @@ struct FinetuneBench: ParsableCommand {
         let ws = try classifier.makeWorkspace(maxBatch: batch, maxLength: maxLength)
         let optimizer = AdamW(for: classifier.parameters)
         var samples: [Double] = []
+        // Per phase: zeroing, forward + backward, clipping, AdamW.
+        var phases: [[Double]] = Array(repeating: [], count: 4)
         var tokens = 0
         var lastLoss: Float = 0
         for s in 0..<(warmup + steps) {
             let range = (s * batch)..<((s + 1) * batch)
             let batchIds = Array(ids[range])
-            let start = DispatchTime.now().uptimeNanoseconds
+            var marks = [DispatchTime.now().uptimeNanoseconds]
             classifier.parameters.zeroGradients()
+            marks.append(DispatchTime.now().uptimeNanoseconds)
             lastLoss = try classifier.lossAndGradients(ids: batchIds, targets: .classes(Array(labels[range])), workspace: ws)
+            marks.append(DispatchTime.now().uptimeNanoseconds)
             AdamW.clipGradients(classifier.parameters, maxNorm: 1)
+            marks.append(DispatchTime.now().uptimeNanoseconds)
             try optimizer.update(classifier.parameters, learningRate: 5e-5)
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            marks.append(DispatchTime.now().uptimeNanoseconds)
             if s >= warmup {
-                samples.append(seconds)
+                samples.append(Double(marks[4] - marks[0]) / 1e9)
+                for p in 0..<4 { phases[p].append(Double(marks[p + 1] - marks[p]) / 1e9) }
                 tokens += batchIds.reduce(0) { $0 + $1.count }
             }
         }
+        let phaseMs = phases.map { round2(EncoderBench.median($0) * 1000) }
         let total = samples.reduce(0, +)
         let rate = Double(tokens) / total
         let rss = PeakRSS.megabytes()
@@ -96,12 +104,15 @@ struct FinetuneBench: ParsableCommand {
                 "tokens": tokens, "sequences": steps * batch, "steps": steps, "warmup": warmup, "batch": batch,
                 "max_length": maxLength, "peak_rss_mb": rss.map(round2) ?? NSNull(), "threads": threads,
                 "blas_core": BLASRuntime.coreName, "last_loss": round3(Double(lastLoss)), "model": model,
+                "zero_ms_median": phaseMs[0], "forward_backward_ms_median": phaseMs[1], "clip_ms_median": phaseMs[2],
+                "adamw_ms_median": phaseMs[3],
             ]
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print("model \(model), BLAS core \(BLASRuntime.coreName), threads \(threads)")
             print("finetune    \(String(format: "%8.0f", rate)) training tokens/s (\(tokens) real tokens in \(steps) steps of \(batch), max length \(maxLength), \(String(format: "%.2f", total)) s), median step \(String(format: "%.0f", medianMs)) ms, peak RSS \(rss.map { String(format: "%.1f", $0) } ?? "?") MB, last loss \(String(format: "%.4f", lastLoss))")
+            print("median ms   zero \(phaseMs[0]), forward + backward \(phaseMs[1]), clip \(phaseMs[2]), AdamW \(phaseMs[3])")
         }
     }
 }

@@ -14,7 +14,8 @@ struct FinetuneBench: ParsableCommand {
             (special tokens included). Step s trains on rows [s·batch, (s+1)·batch): --warmup \
             untimed steps, then --steps timed ones. One step is what bert finetune runs: zero the \
             gradients, forward and backward through the classifier, pooler, layers and embeddings \
-            (packed, no padding), clip the gradient norm at 1, one AdamW step (lr 5e-5). \
+            (packed, no padding; dropout as in the checkpoint's config, 0.1 for MiniLM), clip the gradient \
+            norm at 1, one AdamW step (lr 5e-5). \
             Reported: training tokens/s (real tokens of the timed steps / their seconds), the median \
             step time and that of each phase (zeroing, forward + backward, clipping, AdamW), and the \
             process's peak RSS (VmHWM). scripts/bench_finetune_torch.py runs the \
@@ -68,6 +69,8 @@ struct FinetuneBench: ParsableCommand {
         let labels = Array(dataset.labelIndices.prefix(needed))
 
         let classifier = try TrainableSequenceClassifier(directory: directory, labels: dataset.labels.count, seed: 42)
+        // Train mode, as bert finetune and PyTorch's model.train(): the checkpoint's dropout.
+        classifier.dropout = try Dropout(directory: directory, seed: 42)
         let ws = try classifier.makeWorkspace(maxBatch: batch, maxLength: maxLength)
         let optimizer = AdamW(for: classifier.parameters)
         var samples: [Double] = []

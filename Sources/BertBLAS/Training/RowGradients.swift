@@ -153,6 +153,16 @@ enum RowGradients {
         while i < count { d[i] *= factor[i]; i += 1 }
     }
 
+    /// `out = a ⊙ b` over `[rows, width]`, in row panels on the compute threads.
+    static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+                         rows: Int, width: Int) {
+        rowPanels(rows: rows, width: width) { r0, count in
+            let start = r0 * width, total = count * width
+            (out + start).update(from: a + start, count: total)
+            multiply(out + start, by: b + start, count: total)
+        }
+    }
+
     /// Runs `body(firstRow, rows)` over panels of `rows` rows of `width` floats on the compute
     /// threads (about four panels per thread); small blocks run on the caller's thread.
     static func rowPanels(rows: Int, width: Int, _ body: (_ firstRow: Int, _ rows: Int) -> Void) {

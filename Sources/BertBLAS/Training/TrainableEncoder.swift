@@ -8,7 +8,8 @@ import Foundation
 /// `TrainingWorkspace`; a head adds its own slices there (`TrainingWorkspace.HeadSlice`).
 /// Batches are packed without padding: sequence b's rows are `ws.starts[b] ..< ws.starts[b] +
 /// ws.lengths[b]` of the output `[N, H]`.
-/// Reference: transformers `BertModel` (embeddings + encoder, no pooler; v4.57.1), dropout off.
+/// Reference: transformers `BertModel` (embeddings + encoder, no pooler; v4.57.1); dropout as
+/// `Dropout` describes, in train mode only.
 struct TrainableEncoder: Sendable {
     let config: BertConfig
     let kernel: Kernel
@@ -73,15 +74,29 @@ struct TrainableEncoder: Sendable {
     /// - Returns: N, the batch's tokens.
     /// - Throws: `BertError.invalidInput` naming the sequence when the batch does not fit the
     ///   workspace or an id is out of range, or when the workspace was made for another model.
+    ///   - dropout: train mode's dropout and the step it draws masks for; nil (evaluation) drops
+    ///     nothing. Site 0 is the embeddings, 1 + 3l … 3 + 3l layer l's (a head numbers its own
+    ///     from `dropoutSites`).
     func forward(_ p: ParameterSet, ids: [[Int32]], typeIds: [[Int32]]?, head: [TrainingWorkspace.HeadSlice],
-                 workspace ws: TrainingWorkspace) throws -> Int {
+                 workspace ws: TrainingWorkspace, dropout: (Dropout, step: UInt64)? = nil) throws -> Int {
         let n = try layout(ids: ids, typeIds: typeIds, head: head, workspace: ws)
+        ws.hiddenDropout = dropout.map { $0.0.hidden } ?? 0
+        ws.attentionDropout = dropout.map { $0.0.attention } ?? 0
         embeddings.forward(p, ids: ids, typeIds: typeIds, starts: ws.starts, sum: ws.embeddingSum, output: ws.hidden[0], tokens: n)
+        if let (settings, step) = dropout, settings.hidden > 0 {
+            // BertEmbeddings: dropout(LayerNorm(sum)).
+            Dropout.draw(ws.embeddingMask, rows: n, width: config.hiddenSize, probability: settings.hidden,
+                         key: settings.key(step: step, site: 0), applyTo: ws.hidden[0])
+        }
         for (l, layer) in layers.enumerated() {
-            layer.forward(p, ws, layer: l, tokens: n, kernel: kernel)
+            let keys = dropout.map { d in (0..<3).map { d.0.key(step: d.step, site: UInt64(1 + 3 * l + $0)) } }
+            layer.forward(p, ws, layer: l, tokens: n, kernel: kernel, dropoutKeys: keys)
         }
         return n
     }
+
+    /// The first dropout site a head may use.
+    var dropoutSites: UInt64 { UInt64(1 + 3 * layers.count) }
 
     /// Backward from `ws.dHidden` (the gradient of `ws.encoderOutput`, every row of the batch
     /// written by the head) through the layers and embeddings, accumulating every encoder
@@ -90,6 +105,12 @@ struct TrainableEncoder: Sendable {
         let n = ws.tokenCount
         for l in layers.indices.reversed() {
             layers[l].backward(p, ws, layer: l, tokens: n, kernel: kernel)
+        }
+        if ws.hiddenDropout > 0 {
+            RowGradients.rowPanels(rows: n, width: config.hiddenSize) { r0, rows in
+                let h = config.hiddenSize
+                RowGradients.multiply(ws.dHidden + r0 * h, by: ws.embeddingMask + r0 * h, count: rows * h)
+            }
         }
         embeddings.backward(p, ids: ids, typeIds: typeIds, starts: ws.starts, sum: ws.embeddingSum, dOutput: ws.dHidden, tokens: n)
     }

@@ -8,8 +8,9 @@ import Foundation
 /// Batches are packed without padding, as in inference. The model's weights are copied once
 /// from the checkpoint into `parameters` (the optimizer writes them); the forward runs the
 /// inference kernels, so its logits equal `SequenceClassifier`'s on the same weights.
-/// Reference: transformers `BertForSequenceClassification` (v4.57.1), dropout off: the loss
-/// follows `problem_type` (cross-entropy, BCE with logits, MSE).
+/// Reference: transformers `BertForSequenceClassification` (v4.57.1): the loss follows
+/// `problem_type` (cross-entropy, BCE with logits, MSE); `dropout` applies in
+/// `lossAndGradients` only (train mode), never in `forward`.
 public final class TrainableSequenceClassifier {
     public let config: BertConfig
     /// Every trainable tensor, its gradient, and whether weight decay applies.
@@ -17,6 +18,12 @@ public final class TrainableSequenceClassifier {
     public let kernel: Kernel
     /// L, the classifier's outputs.
     public let labelCount: Int
+    /// Train mode's dropout (default `.off`); `Dropout(directory:seed:)` gives the checkpoint's.
+    public var dropout: Dropout = .off
+    /// Training steps taken with dropout (each draws new masks).
+    var dropoutStep: UInt64 = 0
+    /// The classifier dropout of the last forward (0: none), for the backward.
+    private var classifierDropout: Float = 0
     let encoder: TrainableEncoder
     let pooler: TrainableLinear
     let classifier: TrainableLinear
@@ -35,6 +42,8 @@ public final class TrainableSequenceClassifier {
         case dCls, dPooled
         /// `[B, L]` the loss's gradient.
         case dLogits
+        /// `[B, H]` the classifier's dropout mask and its input after dropout (train mode).
+        case classifierMask, dropped
     }
     /// Sizes of `Slot`s, in order: L wide for the logits, H for the rest.
     let slices: [TrainingWorkspace.HeadSlice]
@@ -109,7 +118,13 @@ public final class TrainableSequenceClassifier {
     /// - Throws: `BertError.invalidInput` naming the sequence when the batch does not fit the
     ///   workspace or an id is out of range.
     public func forward(ids: [[Int32]], typeIds: [[Int32]]? = nil, workspace ws: TrainingWorkspace) throws -> UnsafeBufferPointer<Float> {
-        _ = try encoder.forward(parameters, ids: ids, typeIds: typeIds, head: slices, workspace: ws)
+        try forward(ids: ids, typeIds: typeIds, workspace: ws, dropout: nil)
+    }
+
+    /// The forward pass; with `dropout` (train mode), masks of that step are drawn and kept.
+    private func forward(ids: [[Int32]], typeIds: [[Int32]]?, workspace ws: TrainingWorkspace,
+                         dropout: (Dropout, step: UInt64)?) throws -> UnsafeBufferPointer<Float> {
+        _ = try encoder.forward(parameters, ids: ids, typeIds: typeIds, head: slices, workspace: ws, dropout: dropout)
         let p = parameters, h = config.hiddenSize, b = ids.count
         let cls = ws.head[Slot.cls.rawValue], poolerSum = ws.head[Slot.poolerSum.rawValue]
         let pooled = ws.head[Slot.pooled.rawValue], logits = ws.head[Slot.logits.rawValue]
@@ -120,7 +135,18 @@ public final class TrainableSequenceClassifier {
         pooler.forward(p, cls, rows: b, into: poolerSum, kernel: kernel)
         pooled.update(from: poolerSum, count: b * h)
         Activation.tanh.apply(UnsafeMutableBufferPointer(start: pooled, count: b * h))
-        classifier.forward(p, pooled, rows: b, into: logits, kernel: kernel)
+        // BertForSequenceClassification: classifier(dropout(pooled)).
+        var input = UnsafePointer(pooled)
+        classifierDropout = 0
+        if let (settings, step) = dropout, settings.classifier > 0 {
+            let dropped = ws.head[Slot.dropped.rawValue]
+            dropped.update(from: pooled, count: b * h)
+            Dropout.draw(ws.head[Slot.classifierMask.rawValue], rows: b, width: h, probability: settings.classifier,
+                         key: settings.key(step: step, site: encoder.dropoutSites), applyTo: dropped)
+            input = UnsafePointer(dropped)
+            classifierDropout = settings.classifier
+        }
+        classifier.forward(p, input, rows: b, into: logits, kernel: kernel)
         return UnsafeBufferPointer(start: logits, count: b * labelCount)
     }
 
@@ -159,7 +185,12 @@ public final class TrainableSequenceClassifier {
                 throw BertError(.invalidInput, "\(values.count) targets for \(b) sequences × \(l) labels")
             }
         }
-        let logits = try forward(ids: ids, typeIds: typeIds, workspace: ws)
+        var draw: (Dropout, step: UInt64)?
+        if dropout != .off {
+            draw = (dropout, dropoutStep)
+            dropoutStep += 1
+        }
+        let logits = try forward(ids: ids, typeIds: typeIds, workspace: ws, dropout: draw)
         guard let base = logits.baseAddress else { return 0 }
         let dLogits = ws.head[Slot.dLogits.rawValue]
         let loss: Float
@@ -180,7 +211,12 @@ public final class TrainableSequenceClassifier {
     private func backward(ids: [[Int32]], typeIds: [[Int32]]?, workspace ws: TrainingWorkspace) {
         let p = parameters, h = config.hiddenSize, b = ids.count, n = ws.tokenCount
         let dPooled = ws.head[Slot.dPooled.rawValue], dCls = ws.head[Slot.dCls.rawValue]
-        classifier.backward(p, dY: ws.head[Slot.dLogits.rawValue], x: ws.head[Slot.pooled.rawValue], rows: b, dX: dPooled, kernel: kernel)
+        let dropped = classifierDropout > 0
+        classifier.backward(p, dY: ws.head[Slot.dLogits.rawValue], x: ws.head[(dropped ? Slot.dropped : Slot.pooled).rawValue],
+                            rows: b, dX: dPooled, kernel: kernel)
+        if dropped {
+            RowGradients.multiply(dPooled, by: ws.head[Slot.classifierMask.rawValue], count: b * h)
+        }
         RowGradients.activation(.tanh, input: ws.head[Slot.poolerSum.rawValue], dPooled, count: b * h)
         pooler.backward(p, dY: dPooled, x: ws.head[Slot.cls.rawValue], rows: b, dX: dCls, kernel: kernel)
         // Only the [CLS] rows reach the classifier.

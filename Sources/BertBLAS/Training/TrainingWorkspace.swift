@@ -26,6 +26,10 @@ import Darwin
 ///     attentionNorm [N, H]        its LayerNorm (the feed-forward's input)
 ///     inner         [N, I]        intermediate + bias, before the activation
 ///     outputSum     [N, H]        output + bias + residual, before LayerNorm
+///     attentionMask [A, N·T]      dropout masks (0 or 1/(1 − p)) of the probabilities, laid
+///                                 out as they are; written only in a step with dropout
+///     attentionOutputMask, outputMask [N, H]  dropout masks of the two dense outputs
+///   embeddingMask [N, H]          dropout mask of the embeddings' output
 /// backward scratch
 ///   dHidden       [N, H]          the gradient flowing down the layers; a head writes the
 ///                                 gradient of the encoder output here
@@ -64,7 +68,15 @@ public final class TrainingWorkspace {
 
     struct Layer {
         let query, key, value, probabilities, context, attentionSum, attentionNorm, inner, outputSum: UnsafeMutablePointer<Float>
+        let attentionMask, attentionOutputMask, outputMask: UnsafeMutablePointer<Float>
     }
+
+    /// The dropout probabilities the last forward applied (0: no mask was drawn), read by the
+    /// backward.
+    var hiddenDropout: Float = 0
+    var attentionDropout: Float = 0
+    /// The embeddings' output mask `[N, H]`.
+    let embeddingMask: UnsafeMutablePointer<Float>
 
     private let storage: UnsafeMutablePointer<Float>
     let count: Int
@@ -104,8 +116,9 @@ public final class TrainingWorkspace {
         var sizes = [nh]                                       // embeddingSum
         sizes += Array(repeating: nh, count: layers + 1)        // hidden
         for _ in 0..<layers {
-            sizes += [nh, nh, nh, probabilities, nh, nh, nh, ni, nh]
+            sizes += [nh, nh, nh, probabilities, nh, nh, nh, ni, nh, probabilities, nh, nh]
         }
+        sizes.append(nh)                                        // embeddingMask
         sizes += [nh, nh, nh, nh, nh, ni, tt]                   // backward scratch
         for slice in head {
             let rows: Int
@@ -169,8 +182,10 @@ public final class TrainingWorkspace {
         hidden = (0...config.numHiddenLayers).map { _ in slice() }
         layers = (0..<config.numHiddenLayers).map { _ in
             Layer(query: slice(), key: slice(), value: slice(), probabilities: slice(), context: slice(),
-                  attentionSum: slice(), attentionNorm: slice(), inner: slice(), outputSum: slice())
+                  attentionSum: slice(), attentionNorm: slice(), inner: slice(), outputSum: slice(),
+                  attentionMask: slice(), attentionOutputMask: slice(), outputMask: slice())
         }
+        embeddingMask = slice()
         dHidden = slice(); dQuery = slice(); dKey = slice(); dValue = slice(); dContext = slice()
         dInner = slice(); dScores = slice()
         self.head = head.map { _ in slice() }

@@ -1,0 +1,96 @@
+import Foundation
+
+/// Seeded dropout of a training step: BERT's `hidden_dropout_prob` (embeddings output,
+/// attention output, feed-forward output), `attention_probs_dropout_prob` (attention
+/// probabilities) and `classifier_dropout` (the classifier's input).
+///
+/// In train mode a unit is kept with probability 1 − p and scaled by 1/(1 − p), as
+/// `torch.nn.Dropout`; evaluation and inference never drop. Masks are drawn from a counter-based
+/// generator (SplitMix64's output function over seed, step, site and element index), so a mask
+/// depends on the seed and the step only, never on the number of threads, and two runs with the
+/// same seed drop the same units. The masks are kept in the `TrainingWorkspace` for the backward.
+/// Reference: transformers `BertEmbeddings` / `BertSelfAttention` / `BertSelfOutput` /
+/// `BertOutput` / `BertForSequenceClassification` (v4.57.1).
+public struct Dropout: Sendable, Equatable {
+    /// Probability of dropping a unit of the embeddings', attention's and feed-forward's outputs.
+    public var hidden: Float
+    /// Probability of dropping an attention probability.
+    public var attention: Float
+    /// Probability of dropping a unit of the classifier's input (the pooler output).
+    public var classifier: Float
+    /// Seeds every mask.
+    public var seed: UInt64
+
+    /// No dropout (evaluation, and the parity tests).
+    public static let off = Dropout(checked: (0, 0, 0), seed: 0)
+
+    /// - Throws: `BertError.invalidInput` naming the probability outside [0, 1).
+    public init(hidden: Float, attention: Float, classifier: Float, seed: UInt64) throws {
+        for (name, p) in [("hidden", hidden), ("attention", attention), ("classifier", classifier)] {
+            guard p >= 0, p < 1 else { throw BertError(.invalidInput, "dropout probability \(name) must be in [0, 1), got \(p)") }
+        }
+        self.init(checked: (hidden, attention, classifier), seed: seed)
+    }
+
+    private init(checked p: (hidden: Float, attention: Float, classifier: Float), seed: UInt64) {
+        hidden = p.hidden
+        attention = p.attention
+        classifier = p.classifier
+        self.seed = seed
+    }
+
+    /// The probabilities a checkpoint's `config.json` trains with: `hidden_dropout_prob`,
+    /// `attention_probs_dropout_prob` (transformers' defaults 0.1 when absent) and
+    /// `classifier_dropout` (`hidden_dropout_prob` when absent or null).
+    ///
+    /// - Throws: `BertError.io` / `.config` naming the file when it cannot be read or parsed,
+    ///   `.invalidInput` for a probability outside [0, 1).
+    public init(directory: URL, seed: UInt64) throws {
+        let url = directory.appendingPathComponent("config.json")
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw BertError(.io, "\(url.path): cannot read: \(error.localizedDescription)")
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw BertError(.config, "\(url.path): not a JSON object")
+        }
+        func probability(_ key: String) -> Float? { (object[key] as? NSNumber).map { $0.floatValue } }
+        let hidden = probability("hidden_dropout_prob") ?? 0.1
+        try self.init(hidden: hidden, attention: probability("attention_probs_dropout_prob") ?? 0.1,
+                      classifier: probability("classifier_dropout") ?? hidden, seed: seed)
+    }
+
+    /// Where a mask is drawn: one key per (step, site), sites numbered by the caller.
+    func key(step: UInt64, site: UInt64) -> UInt64 {
+        Self.mix(seed &+ Self.mix(step &+ 0x51_7CC1_B727_220A) &+ site &* 0xD1B5_4A32_D192_ED03)
+    }
+
+    /// SplitMix64's output function.
+    @inline(__always) static func mix(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Writes `count` mask values at element indices `first ..< first + count` of the mask drawn
+    /// with `key`: 0 with probability `p`, else 1/(1 − p) (24-bit uniforms).
+    static func fill(_ mask: UnsafeMutablePointer<Float>, count: Int, first: Int, probability p: Float, key: UInt64) {
+        let threshold = UInt64((Double(p) * 16_777_216).rounded())
+        let scale = 1 / (1 - p)
+        for i in 0..<count {
+            let u = mix(key ^ (UInt64(first + i) &* 0x9E37_79B9_7F4A_7C15)) >> 40
+            mask[i] = u < threshold ? 0 : scale
+        }
+    }
+
+    /// `fill` over a whole `[rows, width]` mask on the compute threads, then `x *= mask` when
+    /// `x` is given.
+    static func draw(_ mask: UnsafeMutablePointer<Float>, rows: Int, width: Int, probability p: Float, key: UInt64,
+                     applyTo x: UnsafeMutablePointer<Float>?) {
+        RowGradients.rowPanels(rows: rows, width: width) { r0, count in
+            fill(mask + r0 * width, count: count * width, first: r0 * width, probability: p, key: key)
+            if let x { RowGradients.multiply(x + r0 * width, by: mask + r0 * width, count: count * width) }
+        }
+    }
+}

@@ -12,6 +12,9 @@ seeded; dropout 0; eager attention), one per loss:
     cls-single      3 labels, single_label_classification (cross-entropy)
     cls-multilabel  3 labels, multi_label_classification (BCE with logits)
     regression      1 label, regression (MSE)
+    token-cls       5 labels, BertForTokenClassification: a label per token, -100 on [CLS],
+                    [SEP] and some other tokens (as on a word's later sub-tokens); cross-entropy
+                    over the labelled tokens (no pooler in this model)
   cls-single/adamw.safetensors            the parameters after 3 steps of HF Trainer's recipe on
                                           the same batch: torch.optim.AdamW on Trainer's two
                                           parameter groups (no weight decay on biases and
@@ -44,7 +47,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch
 import transformers
 from safetensors.torch import save_file
-from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, Trainer
+from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, BertForTokenClassification, Trainer
 from transformers.optimization import get_linear_schedule_with_warmup
 
 assert transformers.__version__.startswith("4.57"), transformers.__version__
@@ -102,7 +105,13 @@ def make_batch(num_labels, problem_type):
         mask[b, :n] = 1
     # Repeat one id inside the batch so the word gradient must accumulate two rows into one.
     ids[1, 2] = ids[0, 3]
-    if problem_type == "single_label_classification":
+    if problem_type == "token_classification":
+        labels = torch.randint(0, num_labels, ids.shape, generator=g)
+        labels[mask == 0] = -100
+        for b, n in enumerate(LENGTHS):
+            labels[b, 0] = labels[b, n - 1] = -100   # [CLS], [SEP]
+        labels[0, 2] = labels[2, 4] = labels[2, 5] = -100  # later sub-tokens of a word
+    elif problem_type == "single_label_classification":
         labels = torch.randint(0, num_labels, (len(LENGTHS),), generator=g)
     elif problem_type == "multi_label_classification":
         labels = torch.randint(0, 2, (len(LENGTHS), num_labels), generator=g).float()
@@ -119,7 +128,9 @@ def write_case(name, num_labels, problem_type):
     folder = OUT / name
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    model = make_model(num_labels, problem_type)
+    tokens = problem_type == "token_classification"
+    model = make_model(num_labels, None if tokens else problem_type,
+                       BertForTokenClassification if tokens else BertForSequenceClassification)
     model.save_pretrained(folder, safe_serialization=True)
     ids, types, mask, labels = make_batch(num_labels, problem_type)
     out = model(input_ids=ids, token_type_ids=types, attention_mask=mask, labels=labels)
@@ -130,9 +141,11 @@ def write_case(name, num_labels, problem_type):
         "problem_type": problem_type,
         "ids": unpadded(ids, LENGTHS),
         "type_ids": unpadded(types, LENGTHS),
-        "labels": labels.tolist(),
+        "labels": unpadded(labels, LENGTHS) if tokens else labels.tolist(),
         "loss": out.loss.item(),
-        "logits": out.logits.detach().tolist(),
+        # token-cls: per sequence, its tokens' logits [T, L] (no padding rows).
+        "logits": [out.logits[b, :n].detach().tolist() for b, n in enumerate(LENGTHS)] if tokens
+                  else out.logits.detach().tolist(),
     }
     if name == "cls-single":
         expected["adamw"] = adamw_steps(num_labels, problem_type, folder)
@@ -221,6 +234,7 @@ def main():
     write_case("cls-single", 3, "single_label_classification")
     write_case("cls-multilabel", 3, "multi_label_classification")
     write_case("regression", 1, "regression")
+    write_case("token-cls", 5, "token_classification")
 
 
 if __name__ == "__main__":

@@ -18,17 +18,25 @@ public enum TrainingTargets: Sendable, Equatable {
 /// Reference: `torch.nn.CrossEntropyLoss`, `BCEWithLogitsLoss`, `MSELoss`; losses are summed in
 /// Double, gradients in Float.
 enum Losses {
-    /// Cross-entropy of softmax(logits) against class indices, summed over rows and divided by
-    /// `normalizer` (default `rows`, the mean): `dLogits = (softmax − onehot) / normalizer`.
-    /// A chunk of a larger batch passes the batch's count, so chunks' results add up to its mean.
+    /// Cross-entropy of softmax(logits) against class indices, summed over the counted rows and
+    /// divided by `normalizer` (default: the counted rows, the mean): `dLogits = (softmax −
+    /// onehot) / normalizer`. A chunk of a larger batch passes the batch's count, so chunks'
+    /// results add up to its mean. Rows whose label is `ignoreIndex` (transformers' -100) are not
+    /// counted and get a zero gradient (`CrossEntropyLoss(ignore_index=)`); when every row is
+    /// ignored the loss is 0 (torch gives NaN) and the gradient zero.
     static func crossEntropy(logits: UnsafePointer<Float>, rows: Int, classes: Int, labels: [Int],
-                             gradient: UnsafeMutablePointer<Float>, normalizer: Int? = nil) -> Float {
+                             ignoreIndex: Int? = nil, gradient: UnsafeMutablePointer<Float>, normalizer: Int? = nil) -> Float {
         gradient.update(from: logits, count: rows * classes)
         RowOps.softmax(rows: rows, width: classes, gradient)
         var total = 0.0
-        let divisor = normalizer ?? rows
-        let inverse = 1 / Float(divisor)
+        let counted = ignoreIndex.map { ignored in labels.prefix(rows).filter { $0 != ignored }.count } ?? rows
+        let divisor = normalizer ?? counted
+        let inverse = divisor > 0 ? 1 / Float(divisor) : 0
         for r in 0..<rows {
+            if let ignoreIndex, labels[r] == ignoreIndex {
+                (gradient + r * classes).update(repeating: 0, count: classes)
+                continue
+            }
             let x = logits + r * classes
             // log Σ exp(x) − x[label], max-subtracted.
             var peak = x[0]
@@ -40,7 +48,7 @@ enum Losses {
             g[labels[r]] -= 1
             for j in 0..<classes { g[j] *= inverse }
         }
-        return Float(total / Double(divisor))
+        return divisor > 0 ? Float(total / Double(divisor)) : 0
     }
 
     /// Binary cross-entropy of sigmoid(logits) against targets, mean over all `count` elements:

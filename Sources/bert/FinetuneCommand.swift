@@ -24,6 +24,13 @@ struct FinetuneCommand: ParsableCommand {
             5-star accuracy. After each epoch it reports these figures and keeps the best epoch \
             (accuracy, micro-F1, or lowest RMSE).
 
+            --task ner: token classification (e.g. WNUT-16) on a CoNLL-style --data file: one \
+            'word<TAB>tag' per line (BIO tags), a blank line between sentences; each word is \
+            tokenized on its own, its tag goes on its first sub-token (the others and the special \
+            tokens are ignored by the loss, as transformers' run_ner); validation entity F1 \
+            (conlleval chunks) and word accuracy; the folder is a BertForTokenClassification for \
+            'bert ner'.
+
             --out becomes a HuggingFace folder (BertForSequenceClassification: config.json with \
             id2label and problem_type single_label_classification, multi_label_classification or \
             regression; model.safetensors; tokenizer files) for 'bert classify', 'bert eval', \
@@ -38,7 +45,7 @@ struct FinetuneCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The model folder to write (created if needed). Required.", valueName: "dir"))
     var out: String
 
-    @Option(name: .long, help: ArgumentHelp("classification (one label per text, cross-entropy), multi-label (labels joined by --label-separator, sigmoid and binary cross-entropy) or regression (a number per text, mean squared error).", valueName: "classification|multi-label|regression"))
+    @Option(name: .long, help: ArgumentHelp("classification (one label per text, cross-entropy), multi-label (labels joined by --label-separator, sigmoid and binary cross-entropy) regression (a number per text, mean squared error) or ner (a tag per word of a 'word<TAB>tag' file, cross-entropy on first sub-tokens).", valueName: "classification|multi-label|regression|ner"))
     var task: TrainingTask = .classification
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Passes over the training split.", valueName: "n"))
@@ -69,12 +76,13 @@ struct FinetuneCommand: ParsableCommand {
     }
 
     private func body() throws {
+        if task == .ner { return try tokens() }
         let report = Report()
         let dataset = try data.load(report: report)
         let bar = ProgressBar(unit: "steps")
         let options = SequenceFineTuner.Options(
             epochs: epochs, learningRate: learningRate, batchSize: batchSize, maxLength: maxLength,
-            validationSplit: split.validationSplit, seed: split.seed, problemType: task.problemType,
+            validationSplit: split.validationSplit, seed: split.seed, problemType: task.problemType ?? .singleLabelClassification,
             labelSeparator: data.labelSeparator, targetName: data.labelColumn, ratingScale: data.ratingScale?.scale)
         let result = try SequenceFineTuner.train(directory: model.url, data: dataset, options: options, kernel: kernel.kernel) { p in
             bar.label = String(format: "epoch %d  loss %.4f  %.0f tokens/s ", p.epoch, p.loss, p.tokensPerSecond)
@@ -109,6 +117,40 @@ struct FinetuneCommand: ParsableCommand {
 }
 
 extension FinetuneCommand {
+    /// `--task ner`.
+    private func tokens() throws {
+        let report = Report()
+        let dataset = try TaggedDataset.load(path: data.data)
+        for w in dataset.warnings.prefix(10) { report.warn(w) }
+        let bar = ProgressBar(unit: "steps")
+        let options = SequenceFineTuner.Options(epochs: epochs, learningRate: learningRate, batchSize: batchSize, maxLength: maxLength,
+                                                validationSplit: split.validationSplit, seed: split.seed)
+        let result = try SequenceFineTuner.trainTokens(directory: model.url, data: dataset, options: options, kernel: kernel.kernel) { p in
+            bar.label = String(format: "epoch %d  loss %.4f  %.0f tokens/s ", p.epoch, p.loss, p.tokensPerSecond)
+            bar.update(p.step, p.totalSteps)
+        }
+        bar.finish()
+        try FineTunedFolder.write(URL(fileURLWithPath: out), tokenClassifier: result.model, labels: result.labels, source: model.url)
+        if json {
+            JSONLines.write(Summary(out: out, task: task.rawValue, problemType: "token_classification", labels: result.labels,
+                                    trainExamples: result.trainExamples, validationExamples: result.validationExamples,
+                                    bestEpoch: result.bestEpoch, epochs: result.epochs))
+        } else {
+            var text = "data        \(data.data): \(dataset.sentences.count) sentences, \(dataset.labels.count) tags\n"
+            text += "split       \(result.trainExamples) train / \(result.validationExamples) validation sentences (seed \(split.seed))\n"
+            for e in result.epochs {
+                text += String(format: "epoch %-5d train loss %.4f", e.epoch, e.trainLoss)
+                if let f1 = e.validationEntityF1, let a = e.validationWordAccuracy {
+                    text += String(format: "   validation entity F1 %.4f (word accuracy %.4f)", f1, a)
+                }
+                text += String(format: "   %.1f s, %.0f tokens/s\n", e.seconds, e.tokensPerSecond)
+            }
+            text += "kept        epoch \(result.bestEpoch)\nmodel       \(out) (token classification)\n"
+            Output.write(text)
+        }
+        try report.finish()
+    }
+
     /// The `--json` summary.
     struct Summary: Encodable {
         var out: String

@@ -67,7 +67,7 @@ struct TrainHeadCommand: ParsableCommand {
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2 ([CLS] and [SEP]), got \(maxLength)") }
-        if task == .multiLabel { throw ValidationError("--task multi-label is not supported by train-head (use bert finetune --task multi-label)") }
+        if task == .multiLabel || task == .ner { throw ValidationError("--task \(task.rawValue) is not supported by train-head (use bert finetune --task \(task.rawValue))") }
         if task == .regression && solver == .newton { throw ValidationError("--task regression needs --solver ridge (newton fits logistic regression)") }
         if data.ratingScale != nil && task != .regression { throw ValidationError("--rating-scale applies to --task regression only") }
         if !(regularization > 0) || !regularization.isFinite { throw ValidationError("--regularization must be a positive number, got \(regularization)") }
@@ -86,7 +86,7 @@ struct TrainHeadCommand: ParsableCommand {
         let result = try HeadTrainer.train(
             embedder: embedder, data: dataset, dataPath: data.data, excludedLabels: data.excludeLabel.sorted(),
             options: .init(solver: solverChoice, regularization: regularization, validationSplit: split.validationSplit,
-                           seed: split.seed, longText: longText, problemType: task.problemType,
+                           seed: split.seed, longText: longText, problemType: task.problemType ?? .singleLabelClassification,
                            targetName: data.labelColumn, ratingScale: data.ratingScale?.scale),
             progress: { done, total in
                 if bar == nil { bar = ProgressBar(unit: "windows", total: total) }

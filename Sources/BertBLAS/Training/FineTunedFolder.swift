@@ -25,19 +25,32 @@ public enum FineTunedFolder {
     ///   file that cannot be read or written.
     public static func write(_ directory: URL, model: TrainableSequenceClassifier, labels: [String],
                              problemType: ProblemType = .singleLabelClassification, source: URL) throws {
-        guard labels.count == model.labelCount else {
-            throw BertError(.shape, "\(labels.count) label names for a classifier of \(model.labelCount) labels")
+        try write(directory, parameters: model.parameters, labelCount: model.labelCount, labels: labels,
+                  architecture: "BertForSequenceClassification", problemType: problemType, source: source)
+    }
+
+    /// Writes a fine-tuned token classifier as a `BertForTokenClassification` folder (config
+    /// without `problem_type`), which `bert ner` and `AutoModelForTokenClassification` load.
+    /// - Throws: as `write(_:model:labels:problemType:source:)`.
+    public static func write(_ directory: URL, tokenClassifier model: TrainableTokenClassifier, labels: [String], source: URL) throws {
+        try write(directory, parameters: model.parameters, labelCount: model.labelCount, labels: labels,
+                  architecture: "BertForTokenClassification", problemType: nil, source: source)
+    }
+
+    static func write(_ directory: URL, parameters p: ParameterSet, labelCount: Int, labels: [String], architecture: String,
+                      problemType: ProblemType?, source: URL) throws {
+        guard labels.count == labelCount else {
+            throw BertError(.shape, "\(labels.count) label names for a classifier of \(labelCount) labels")
         }
         let configURL = source.appendingPathComponent("config.json")
         guard let data = try? Data(contentsOf: configURL),
               var config = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw BertError(.io, "\(configURL.path): cannot read the source config")
         }
-        config["architectures"] = ["BertForSequenceClassification"]
+        config["architectures"] = [architecture]
         config["id2label"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { (String($0), $1) })
         config["label2id"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
-        config["problem_type"] = problemType.rawValue
-        let p = model.parameters
+        config["problem_type"] = problemType?.rawValue
         let tensors = p.entries.map { ($0.name, $0.shape, Array(p.values(of: $0))) }
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

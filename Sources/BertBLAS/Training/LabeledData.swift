@@ -177,13 +177,23 @@ public struct LabeledDataset: Sendable {
     /// - Returns: ascending example indices of each part.
     /// - Throws: `BertError.invalidInput` when the fraction is outside [0, 1).
     public func split(validationFraction: Double, seed: UInt64, stratified: Bool = true) throws -> (train: [Int], validation: [Int]) {
+        try Self.split(groups: stratified ? labelIndices : [Int](repeating: 0, count: examples.count),
+                       groupCount: stratified ? labels.count : 1, validationFraction: validationFraction, seed: seed)
+    }
+
+    /// The unstratified split of `count` items (e.g. tagged sentences), as `split(…, stratified: false)`.
+    public static func seededSplit(count: Int, validationFraction: Double, seed: UInt64) throws -> (train: [Int], validation: [Int]) {
+        try split(groups: [Int](repeating: 0, count: count), groupCount: 1, validationFraction: validationFraction, seed: seed)
+    }
+
+    /// Splits each group (item i is in group `groups[i]`) as `split` describes.
+    static func split(groups indices: [Int], groupCount: Int, validationFraction: Double, seed: UInt64) throws -> (train: [Int], validation: [Int]) {
         guard validationFraction >= 0, validationFraction < 1 else {
             throw BertError(.invalidInput, "validationFraction must be in [0, 1), got \(validationFraction)")
         }
         var rng = SplitMix64(seed: seed)
-        let indices = stratified ? labelIndices : [Int](repeating: 0, count: examples.count)
         var train: [Int] = [], validation: [Int] = []
-        for label in 0..<(stratified ? labels.count : 1) {
+        for label in 0..<groupCount {
             var members = indices.indices.filter { indices[$0] == label }
             if members.count > 1 {
                 for i in stride(from: members.count - 1, to: 0, by: -1) {

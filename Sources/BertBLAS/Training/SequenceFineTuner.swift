@@ -82,6 +82,10 @@ public enum SequenceFineTuner {
         public var validationRMSE: Double?
         /// Regression with a rating scale.
         public var validationStarAccuracy: Double?
+        /// Token classification: entity-level F1 (conlleval chunks).
+        public var validationEntityF1: Double?
+        /// Token classification: the fraction of words tagged right.
+        public var validationWordAccuracy: Double?
         public var seconds: Double
         public var tokensPerSecond: Double
 
@@ -91,11 +95,13 @@ public enum SequenceFineTuner {
             case validationMacroF1 = "validation_macro_f1", validationMicroF1 = "validation_micro_f1"
             case validationPearson = "validation_pearson", validationRMSE = "validation_rmse"
             case validationStarAccuracy = "validation_star_accuracy", tokensPerSecond = "tokens_per_second"
+            case validationEntityF1 = "validation_entity_f1", validationWordAccuracy = "validation_word_accuracy"
         }
 
-        /// The figure the best epoch is chosen by, higher is better: accuracy, micro-F1, or −RMSE.
+        /// The figure the best epoch is chosen by, higher is better: accuracy, micro-F1, entity
+        /// F1, or −RMSE.
         var score: Double? {
-            validationAccuracy ?? validationMicroF1 ?? validationRMSE.map { -$0 }
+            validationAccuracy ?? validationMicroF1 ?? validationEntityF1 ?? validationRMSE.map { -$0 }
         }
     }
 
@@ -125,12 +131,7 @@ public enum SequenceFineTuner {
     ///   and tokenizer.
     public static func train(directory: URL, data: LabeledDataset, options: Options, kernel: Kernel = .blas,
                              progress: (Progress) -> Void = { _ in }) throws -> Result {
-        guard options.epochs >= 1 else { throw BertError(.invalidInput, "epochs must be at least 1, got \(options.epochs)") }
-        guard options.batchSize >= 1 else { throw BertError(.invalidInput, "batchSize must be at least 1, got \(options.batchSize)") }
-        guard options.maxLength >= 2 else { throw BertError(.invalidInput, "maxLength must be at least 2, got \(options.maxLength)") }
-        guard options.learningRate > 0, options.learningRate.isFinite else {
-            throw BertError(.invalidInput, "learningRate must be a positive number, got \(options.learningRate)")
-        }
+        try check(options)
         let targets = try LabeledTargets(data, problemType: options.problemType, separator: options.labelSeparator,
                                          targetName: options.targetName)
         let tokenizer = try BertTokenizer(directory: directory)
@@ -145,7 +146,32 @@ public enum SequenceFineTuner {
         let typeIds = encodings.map { $0.typeIds.count == $0.ids.count ? $0.typeIds : [Int32](repeating: 0, count: $0.ids.count) }
 
         let ws = try model.makeWorkspace(maxBatch: options.batchSize, maxLength: maxLength)
-        let optimizer = AdamW(for: model.parameters, weightDecay: options.weightDecay)
+        func step(_ batch: ArraySlice<Int>) throws -> (loss: Float, tokens: Int) {
+            let batchIds = batch.map { ids[$0] }
+            let loss = try model.lossAndGradients(ids: batchIds, typeIds: batch.map { typeIds[$0] },
+                                                  targets: targets.trainingTargets(batch), workspace: ws)
+            return (loss, batchIds.reduce(0) { $0 + $1.count })
+        }
+        func measure(_ record: inout Epoch) throws {
+            let logits = try predict(model, ids: validation.map { ids[$0] }, typeIds: validation.map { typeIds[$0] }, workspace: ws)
+            try validate(&record, logits: logits, targets: targets, validation: validation, scale: options.ratingScale)
+        }
+        let (epochs, bestEpoch) = try loop(model.parameters, train: train, options: options, progress: progress,
+                                           step: step, validate: validation.isEmpty ? nil : measure)
+        return Result(model: model, labels: targets.outputs, problemType: options.problemType, epochs: epochs, bestEpoch: bestEpoch,
+                      trainExamples: train.count, validationExamples: validation.count)
+    }
+
+    /// The training loop of every task: per epoch a seeded shuffle of `train`, batches of
+    /// `options.batchSize` (gradients zeroed, `step` adds the batch's and returns its mean loss
+    /// and tokens, clipping, AdamW at the schedule's rate), then `validate` fills the epoch's
+    /// figures; the parameters of the epoch with the best `Epoch.score` are restored at the end
+    /// (the last epoch's without validation).
+    /// - Returns: the epochs' figures and the kept epoch (1-based).
+    static func loop(_ parameters: ParameterSet, train: [Int], options: Options, progress: (Progress) -> Void,
+                     step run: (ArraySlice<Int>) throws -> (loss: Float, tokens: Int),
+                     validate: ((inout Epoch) throws -> Void)?) throws -> (epochs: [Epoch], bestEpoch: Int) {
+        let optimizer = AdamW(for: parameters, weightDecay: options.weightDecay)
         let stepsPerEpoch = (train.count + options.batchSize - 1) / options.batchSize
         let totalSteps = stepsPerEpoch * options.epochs
         let schedule = LinearSchedule(peak: options.learningRate,
@@ -165,15 +191,13 @@ public enum SequenceFineTuner {
             var lossSum = 0.0, tokens = 0
             for batchStart in stride(from: 0, to: order.count, by: options.batchSize) {
                 let batch = order[batchStart..<min(batchStart + options.batchSize, order.count)]
-                let batchIds = batch.map { ids[$0] }
-                model.parameters.zeroGradients()
-                let loss = try model.lossAndGradients(ids: batchIds, typeIds: batch.map { typeIds[$0] },
-                                                      targets: targets.trainingTargets(batch), workspace: ws)
-                AdamW.clipGradients(model.parameters, maxNorm: options.maxGradNorm)
-                try optimizer.update(model.parameters, learningRate: schedule.learningRate(step: step))
+                parameters.zeroGradients()
+                let (loss, batchTokens) = try run(batch)
+                AdamW.clipGradients(parameters, maxNorm: options.maxGradNorm)
+                try optimizer.update(parameters, learningRate: schedule.learningRate(step: step))
                 step += 1
                 lossSum += Double(loss) * Double(batch.count)
-                tokens += batchIds.reduce(0) { $0 + $1.count }
+                tokens += batchTokens
                 let seconds = max(Self.seconds(ContinuousClock.now - start), 1e-9)
                 progress(Progress(epoch: epoch, step: step, totalSteps: totalSteps,
                                   loss: lossSum / Double(batchStart + batch.count), tokensPerSecond: Double(tokens) / seconds))
@@ -181,22 +205,91 @@ public enum SequenceFineTuner {
             let seconds = Self.seconds(ContinuousClock.now - start)
             var record = Epoch(epoch: epoch, trainLoss: lossSum / Double(order.count), seconds: seconds,
                                tokensPerSecond: Double(tokens) / max(seconds, 1e-9))
-            if !validation.isEmpty {
-                let logits = try predict(model, ids: validation.map { ids[$0] }, typeIds: validation.map { typeIds[$0] }, workspace: ws)
-                try validate(&record, logits: logits, targets: targets, validation: validation, scale: options.ratingScale)
+            if let validate {
+                try validate(&record)
                 if let score = record.score, best == nil || score > (best?.score ?? 0) {
-                    best = (epoch, score, Array(model.parameters.values))
+                    best = (epoch, score, Array(parameters.values))
                 }
             }
             epochs.append(record)
         }
-        var bestEpoch = options.epochs
-        if let best {
-            bestEpoch = best.epoch
-            _ = model.parameters.values.update(from: best.values)
+        guard let best else { return (epochs, options.epochs) }
+        _ = parameters.values.update(from: best.values)
+        return (epochs, best.epoch)
+    }
+
+    /// What `trainTokens` produced.
+    public struct TokenResult {
+        /// The model with the best epoch's parameters (by entity F1).
+        public var model: TrainableTokenClassifier
+        /// The tags, in classifier order.
+        public var labels: [String]
+        public var epochs: [Epoch]
+        /// 1-based.
+        public var bestEpoch: Int
+        public var trainExamples: Int
+        public var validationExamples: Int
+    }
+
+    /// Fine-tunes a token classifier (NER) on token-tagged sentences from the checkpoint in
+    /// `directory`: labels on each word's first sub-token (`TaggedDataset.encode`), a seeded
+    /// split of the sentences (not stratified), the same loop and recipe as `train`; validation
+    /// entity F1 and word accuracy per epoch, a word's predicted tag being its first sub-token's
+    /// argmax, over the words kept after truncation.
+    ///
+    /// - Throws: as `train` (`options.problemType` and the label options are not used).
+    public static func trainTokens(directory: URL, data: TaggedDataset, options: Options, kernel: Kernel = .blas,
+                                   progress: (Progress) -> Void = { _ in }) throws -> TokenResult {
+        try check(options)
+        guard data.labels.count >= 2 else {
+            throw BertError(.invalidInput, "token classification needs at least two tags, the data has \(data.labels.count) (\(data.labels.joined(separator: ", ")))")
         }
-        return Result(model: model, labels: targets.outputs, problemType: options.problemType, epochs: epochs, bestEpoch: bestEpoch,
-                      trainExamples: train.count, validationExamples: validation.count)
+        let tokenizer = try BertTokenizer(directory: directory)
+        let (train, validation) = try LabeledDataset.seededSplit(count: data.sentences.count, validationFraction: options.validationSplit,
+                                                                 seed: options.seed)
+        guard !train.isEmpty else { throw BertError(.invalidInput, "the training split is empty (\(data.sentences.count) sentences)") }
+        let model = try TrainableTokenClassifier(directory: directory, labels: data.labels.count, seed: options.seed, kernel: kernel)
+        let maxLength = min(options.maxLength, model.config.maxSequenceLength)
+        let encoded = data.sentences.indices.map { data.encode($0, tokenizer: tokenizer, maxLength: maxLength) }
+        let ws = try model.makeWorkspace(maxBatch: options.batchSize, maxLength: maxLength)
+        func step(_ batch: ArraySlice<Int>) throws -> (loss: Float, tokens: Int) {
+            let ids = batch.map { encoded[$0].ids }
+            let loss = try model.lossAndGradients(ids: ids, labels: batch.map { encoded[$0].labels }, workspace: ws)
+            return (loss, ids.reduce(0) { $0 + $1.count })
+        }
+        func measure(_ record: inout Epoch) throws {
+            var truth: [[String]] = [], predicted: [[String]] = []
+            let l = model.labelCount
+            for start in stride(from: 0, to: validation.count, by: ws.maxBatch) {
+                let batch = validation[start..<min(start + ws.maxBatch, validation.count)]
+                let logits = try model.forward(ids: batch.map { encoded[$0].ids }, workspace: ws)
+                for (b, sentence) in batch.enumerated() {
+                    let starts = encoded[sentence].wordStarts
+                    truth.append(Array(data.sentences[sentence].tags.prefix(starts.count)))
+                    predicted.append(starts.map { t in
+                        let row = (ws.starts[b] + t) * l
+                        return data.labels[TaskMath.argmax(Array(logits[row..<(row + l)])) ?? 0]
+                    })
+                }
+            }
+            let metrics = try EntityMetrics(truth: truth, predicted: predicted)
+            record.validationEntityF1 = metrics.f1
+            record.validationWordAccuracy = metrics.wordAccuracy
+        }
+        let (epochs, bestEpoch) = try loop(model.parameters, train: train, options: options, progress: progress,
+                                           step: step, validate: validation.isEmpty ? nil : measure)
+        return TokenResult(model: model, labels: data.labels, epochs: epochs, bestEpoch: bestEpoch,
+                           trainExamples: train.count, validationExamples: validation.count)
+    }
+
+    /// Refuses options out of range, naming the option.
+    static func check(_ options: Options) throws {
+        guard options.epochs >= 1 else { throw BertError(.invalidInput, "epochs must be at least 1, got \(options.epochs)") }
+        guard options.batchSize >= 1 else { throw BertError(.invalidInput, "batchSize must be at least 1, got \(options.batchSize)") }
+        guard options.maxLength >= 2 else { throw BertError(.invalidInput, "maxLength must be at least 2, got \(options.maxLength)") }
+        guard options.learningRate > 0, options.learningRate.isFinite else {
+            throw BertError(.invalidInput, "learningRate must be a positive number, got \(options.learningRate)")
+        }
     }
 
     /// The logits `[N, L]` of every sequence, in batches of the workspace's size.

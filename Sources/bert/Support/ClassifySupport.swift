@@ -72,12 +72,15 @@ enum TrainingTask: String, ExpressibleByArgument, CaseIterable {
     case classification
     case multiLabel = "multi-label"
     case regression
+    case ner
 
-    var problemType: ProblemType {
+    /// The sequence tasks' problem type (nil for ner).
+    var problemType: ProblemType? {
         switch self {
         case .classification: .singleLabelClassification
         case .multiLabel: .multiLabelClassification
         case .regression: .regression
+        case .ner: nil
         }
     }
 }

@@ -90,7 +90,15 @@ test: deps models data examples
 
 ## Examples/: a separate package linking BertBLAS by path, as a user's server would; the tests run
 ## its concurrent-embed against bert embed.
+## SwiftPM's incremental build of a path dependency can miss source files added to it since the
+## last build ("cannot find X in scope"), so a changed list of Sources/ files starts it afresh.
 examples: deps
+	@sources=$$(find Sources -name '*.swift' | LC_ALL=C sort | cksum); \
+	if [ -d .build-examples ] && [ "$$(cat .build-examples/.sources 2>/dev/null)" != "$$sources" ]; then \
+		echo "examples: files were added to or removed from Sources/ since the last Examples build: rebuilding it"; \
+		rm -rf .build-examples; \
+	fi; \
+	mkdir -p .build-examples && echo "$$sources" > .build-examples/.sources
 	swift build -c release --package-path Examples --scratch-path .build-examples --product concurrent-embed
 
 ## The main job on real data: train a head on Rotten Tomatoes (fresh/rotten; the 'plot' synopses are

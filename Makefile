@@ -26,13 +26,14 @@ WNUT       := $(DATA)/wnut16
 
 export BERTBLAS_CACHE := $(CACHE)
 
-.PHONY: all deps models data ratings ner-data build release test examples demo bench bench-finetune bench-corpus clean goldens help
+.PHONY: all deps models data ratings ner-data build release test examples demo demo-samples finetune-demo bench bench-finetune bench-corpus clean goldens help
 
 all: build
 
 help:
 	@echo "make demo    install what is missing, build in release, run the main job on real data"
 	@echo "make test    install what is missing and run the whole test suite"
+	@echo "make finetune-demo  fine-tune all of MiniLM on Rotten Tomatoes (about 10 minutes), classify the demo's samples"
 	@echo "make bench   bench encoder on MiniLM and, with a reference venv, PyTorch / ONNX Runtime on the same workloads"
 	@echo "make bench-finetune  fine-tuning steps on Rotten Tomatoes: bench finetune and, with a reference venv, PyTorch"
 
@@ -107,8 +108,17 @@ DEMO       := $(CACHE)/demo
 RTCSV      := $(ROTTEN)/rotten_tomatoes_corpus_full.csv
 RTCOLUMNS  := --text-column text --label-column category
 
-demo: deps models data
+demo: deps models data demo-samples
 	swift build -c release --product bert
+	@echo "== 1. train a head: Rotten Tomatoes reviews, fresh vs rotten (MiniLM embeddings, LAPACK Newton solve) =="
+	$(BERT) train-head --model $(MINILM) --data $(RTCSV) $(RTCOLUMNS) --exclude-label plot --out $(DEMO)/rotten-head
+	@echo "== 2. evaluate on the held-out validation split =="
+	$(BERT) eval --model $(DEMO)/rotten-head --data $(RTCSV) $(RTCOLUMNS) --split validation
+	@echo "== 3. classify a folder of sample text files =="
+	$(BERT) classify --model $(DEMO)/rotten-head --format table $(DEMO)/samples
+
+## The sample text files both demos classify.
+demo-samples:
 	@mkdir -p $(DEMO)/samples
 	@printf '%s\n' "A warm, funny and beautifully acted film; the best thing I have seen this year." > $(DEMO)/samples/01-delight.txt
 	@printf '%s\n' "Two hours of my life I will never get back. Flat jokes, wooden acting, no plot." > $(DEMO)/samples/02-regret.txt
@@ -116,12 +126,18 @@ demo: deps models data
 	@printf '%s\n' "A lazy sequel that recycles every gag from the original and forgets to be funny." > $(DEMO)/samples/04-sequel.txt
 	@printf '%s\n' "Clumsy in places, but its heart is in the right place and the cast is wonderful." > $(DEMO)/samples/05-mixed.txt
 	@printf '%s\n' "Visually stunning, emotionally empty: a beautiful bore." > $(DEMO)/samples/06-bore.txt
-	@echo "== 1. train a head: Rotten Tomatoes reviews, fresh vs rotten (MiniLM embeddings, LAPACK Newton solve) =="
-	$(BERT) train-head --model $(MINILM) --data $(RTCSV) $(RTCOLUMNS) --exclude-label plot --out $(DEMO)/rotten-head
-	@echo "== 2. evaluate on the held-out validation split =="
-	$(BERT) eval --model $(DEMO)/rotten-head --data $(RTCSV) $(RTCOLUMNS) --split validation
-	@echo "== 3. classify a folder of sample text files =="
-	$(BERT) classify --model $(DEMO)/rotten-head --format table $(DEMO)/samples
+
+## Fine-tuning on real data (docs/FINETUNE.md): every weight of MiniLM fine-tuned on Rotten Tomatoes
+## fresh/rotten (the settings of the PyTorch figure it is compared with: 2 epochs, max length 64,
+## batch 32, lr 5e-5), then the same sample files classified with the result. About 10 minutes on
+## 2 cores; `make demo` (a head on frozen embeddings) stays quick.
+finetune-demo: deps models data demo-samples
+	swift build -c release --product bert
+	@echo "== 1. fine-tune MiniLM: Rotten Tomatoes reviews, fresh vs rotten, 2 epochs (validation accuracy after each) =="
+	$(BERT) finetune --model $(MINILM) --data $(RTCSV) $(RTCOLUMNS) --exclude-label plot \
+		--epochs 2 --max-length 64 --batch-size 32 --learning-rate 5e-5 --out $(DEMO)/rotten-finetuned
+	@echo "== 2. classify the sample text files with the fine-tuned model =="
+	$(BERT) classify --model $(DEMO)/rotten-finetuned --format table $(DEMO)/samples
 
 ## Benchmarks (docs/BENCHMARKS.md). The corpus: the first 1000 non-empty lines (titles and paragraphs)
 ## of BBC News, articles in sorted path order. The reference engines (PyTorch, ONNX Runtime) run

@@ -42,21 +42,31 @@ public enum FineTunedFolder {
         guard labels.count == labelCount else {
             throw BertError(.shape, "\(labels.count) label names for a classifier of \(labelCount) labels")
         }
+        try writeFolder(directory, parameters: p, source: source, writer: "BertBLAS finetune", what: "fine-tuned model") { config in
+            config["architectures"] = [architecture]
+            config["id2label"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { (String($0), $1) })
+            config["label2id"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
+            config["problem_type"] = problemType?.rawValue
+        }
+    }
+
+    /// Writes a trained model as an HF folder: the source's config.json as `editConfig` changes
+    /// it, every parameter of `p` in model.safetensors (F32), and the source's tokenizer files.
+    /// - Throws: `BertError.io` naming the file that cannot be read or written (`what` names the model).
+    static func writeFolder(_ directory: URL, parameters p: ParameterSet, source: URL, writer: String, what: String,
+                            editConfig: (inout [String: Any]) -> Void) throws {
         let configURL = source.appendingPathComponent("config.json")
         guard let data = try? Data(contentsOf: configURL),
               var config = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw BertError(.io, "\(configURL.path): cannot read the source config")
         }
-        config["architectures"] = [architecture]
-        config["id2label"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { (String($0), $1) })
-        config["label2id"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
-        config["problem_type"] = problemType?.rawValue
+        editConfig(&config)
         let tensors = p.entries.map { ($0.name, $0.shape, Array(p.values(of: $0))) }
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let json = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             try json.write(to: directory.appendingPathComponent("config.json"), options: .atomic)
-            try SafetensorsF32.encode(tensors, metadata: ["format": "pt", "writer": "BertBLAS finetune"])
+            try SafetensorsF32.encode(tensors, metadata: ["format": "pt", "writer": writer])
                 .write(to: directory.appendingPathComponent("model.safetensors"), options: .atomic)
             for file in tokenizerFiles {
                 let from = source.appendingPathComponent(file), to = directory.appendingPathComponent(file)
@@ -66,7 +76,7 @@ public enum FineTunedFolder {
                 try FileManager.default.copyItem(at: from, to: to)
             }
         } catch {
-            throw BertError(.io, "\(directory.path): cannot write the fine-tuned model: \(error.localizedDescription)")
+            throw BertError(.io, "\(directory.path): cannot write the \(what): \(error.localizedDescription)")
         }
     }
 }

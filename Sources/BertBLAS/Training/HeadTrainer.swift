@@ -111,16 +111,10 @@ public enum HeadTrainer {
             throw BertError(.invalidInput, "\(dataPath): label '\(data.labels[missing])' has no training example")
         }
         let clock = ContinuousClock()
-        let embedStart = clock.now
-        let windows = try embedder.embed(documents: data.examples.map(\.text), mode: options.longText, progress: progress)
-        let embedSeconds = seconds(clock.now - embedStart)
-
-        let isTrain = Set(train)
-        let trainRows = windows.document.indices.filter { isTrain.contains(windows.document[$0]) }
+        let (windows, trainRows, weights, embedSeconds) = try embedForTraining(embedder, data: data, train: train,
+                                                                                options: options, progress: progress)
         let x = windows.features.selecting(rows: trainRows)
         let y = trainRows.map { labels[windows.document[$0]] }
-        let weights = trainRows.map { 1 / Float(windows.windowCounts[windows.document[$0]]) }
-        let uniform = weights.allSatisfy { $0 == 1 }
 
         // The encoder's kernel runs the solver and the head too (`.naive` reaches every product).
         let kernel = embedder.model.kernel
@@ -131,14 +125,14 @@ public enum HeadTrainer {
         switch options.solver {
         case .newton:
             let fit = try LogisticRegression.fit(x, labels: y, labelCount: data.labels.count,
-                                                 weights: uniform ? nil : weights,
+                                                 weights: weights,
                                                  options: .init(regularization: options.regularization, kernel: kernel))
             head = fit.head
             iterations = fit.report.iterations
             converged = fit.report.converged
         case .ridge:
             head = try RidgeClassifier.fit(x, labels: y, labelCount: data.labels.count,
-                                           weights: uniform ? nil : weights, regularization: options.regularization,
+                                           weights: weights, regularization: options.regularization,
                                            kernel: kernel)
         }
         let solveSeconds = seconds(clock.now - solveStart)
@@ -160,6 +154,22 @@ public enum HeadTrainer {
                       labels: data.labels, windows: windows, train: train, validation: validation)
     }
 
+    /// Embeds every document (long ones as windows, per `options.longText`) and picks the rows of
+    /// the training documents' windows, each weighted 1 / (its document's window count): nil
+    /// weights when every document is one window. Also returns the embedding's seconds.
+    static func embedForTraining(_ embedder: WindowEmbedder, data: LabeledDataset, train: [Int], options: Options,
+                                 progress: ((Int, Int) -> Void)?)
+        throws -> (windows: DocumentWindows, trainRows: [Int], weights: [Float]?, seconds: Double) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let windows = try embedder.embed(documents: data.examples.map(\.text), mode: options.longText, progress: progress)
+        let elapsed = seconds(clock.now - start)
+        let isTrain = Set(train)
+        let trainRows = windows.document.indices.filter { isTrain.contains(windows.document[$0]) }
+        let weights = trainRows.map { 1 / Float(windows.windowCounts[windows.document[$0]]) }
+        return (windows, trainRows, weights.allSatisfy { $0 == 1 } ? nil : weights, elapsed)
+    }
+
     /// The regression branch of `train`: ridge regression on the windows' features.
     static func trainRegression(embedder: WindowEmbedder, data: LabeledDataset, dataPath: String,
                                 excludedLabels: [String], options: Options,
@@ -174,17 +184,13 @@ public enum HeadTrainer {
         let (train, validation) = try data.split(validationFraction: options.validationSplit, seed: options.seed, stratified: false)
         guard !train.isEmpty else { throw BertError(.invalidInput, "\(dataPath): the training split is empty") }
         let clock = ContinuousClock()
-        let embedStart = clock.now
-        let windows = try embedder.embed(documents: data.examples.map(\.text), mode: options.longText, progress: progress)
-        let embedSeconds = seconds(clock.now - embedStart)
-        let isTrain = Set(train)
-        let trainRows = windows.document.indices.filter { isTrain.contains(windows.document[$0]) }
-        let weights = trainRows.map { 1 / Float(windows.windowCounts[windows.document[$0]]) }
+        let (windows, trainRows, weights, embedSeconds) = try embedForTraining(embedder, data: data, train: train,
+                                                                                options: options, progress: progress)
         let kernel = embedder.model.kernel
         let solveStart = clock.now
         let head = try RidgeClassifier.fitRegression(
             windows.features.selecting(rows: trainRows), targets: trainRows.map { Float(numbers[windows.document[$0]]) },
-            weights: weights.allSatisfy { $0 == 1 } ? nil : weights, regularization: options.regularization, kernel: kernel)
+            weights: weights, regularization: options.regularization, kernel: kernel)
         let solveSeconds = seconds(clock.now - solveStart)
         let predicted = windows.averageByDocument(try head.logits(windows.features, kernel: kernel)).values.map(Double.init)
         let trainMetrics = try RegressionMetrics(truth: train.map { numbers[$0] }, predicted: train.map { predicted[$0] },

@@ -17,6 +17,16 @@ public struct LinearSchedule: Sendable, Equatable {
         self.totalSteps = totalSteps
     }
 
+    /// HF Trainer's `warmup_ratio`: ceil(ratio × total) warm-up steps.
+    public init(peak: Float, warmupRatio: Double, totalSteps: Int) {
+        self.init(peak: peak, warmupSteps: Int((Double(totalSteps) * warmupRatio).rounded(.up)), totalSteps: totalSteps)
+    }
+
+    /// The number of steps of `epochs` passes over `examples` in batches of `batchSize`.
+    public static func steps(examples: Int, batchSize: Int, epochs: Int) -> Int {
+        (examples + batchSize - 1) / batchSize * epochs
+    }
+
     /// The learning rate of step `step` (0-based).
     public func learningRate(step: Int) -> Float {
         let factor: Double

@@ -121,11 +121,7 @@ public enum MaskedLMPretrainer {
     ///   split is empty; the errors of loading the model, tokenizer and masking policy.
     public static func train(directory: URL, texts: [String], options: Options, kernel: Kernel = .blas,
                              progress: (Progress) -> Void = { _ in }) throws -> Result {
-        guard options.epochs >= 1 else { throw BertError(.invalidInput, "epochs must be at least 1, got \(options.epochs)") }
-        guard options.batchSize >= 1 else { throw BertError(.invalidInput, "batchSize must be at least 1, got \(options.batchSize)") }
-        guard options.learningRate > 0, options.learningRate.isFinite else {
-            throw BertError(.invalidInput, "learningRate must be a positive number, got \(options.learningRate)")
-        }
+        try SequenceFineTuner.checkSteps(epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate)
         guard (0..<1).contains(options.validationSplit) else {
             throw BertError(.invalidInput, "validationSplit must be in [0, 1), got \(options.validationSplit)")
         }
@@ -150,11 +146,8 @@ public enum MaskedLMPretrainer {
 
         let ws = try model.makeWorkspace(maxBatch: options.batchSize, maxLength: maxLength)
         let optimizer = AdamW(for: model.parameters, weightDecay: options.weightDecay)
-        let stepsPerEpoch = (train.count + options.batchSize - 1) / options.batchSize
-        let totalSteps = stepsPerEpoch * options.epochs
-        let schedule = LinearSchedule(peak: options.learningRate,
-                                      warmupSteps: Int((Double(totalSteps) * options.warmupRatio).rounded(.up)),
-                                      totalSteps: totalSteps)
+        let totalSteps = LinearSchedule.steps(examples: train.count, batchSize: options.batchSize, epochs: options.epochs)
+        let schedule = LinearSchedule(peak: options.learningRate, warmupRatio: options.warmupRatio, totalSteps: totalSteps)
         let initial = heldOut.isEmpty ? nil : try evaluate(model, heldOut, workspace: ws)
         var shuffler = SeededRandom(seed: options.seed &+ 1)
         var trainMasker = SeededRandom(seed: options.seed &+ 3)

@@ -172,11 +172,8 @@ public enum SequenceFineTuner {
                      step run: (ArraySlice<Int>) throws -> (loss: Float, tokens: Int),
                      validate: ((inout Epoch) throws -> Void)?) throws -> (epochs: [Epoch], bestEpoch: Int) {
         let optimizer = AdamW(for: parameters, weightDecay: options.weightDecay)
-        let stepsPerEpoch = (train.count + options.batchSize - 1) / options.batchSize
-        let totalSteps = stepsPerEpoch * options.epochs
-        let schedule = LinearSchedule(peak: options.learningRate,
-                                      warmupSteps: Int((Double(totalSteps) * options.warmupRatio).rounded(.up)),
-                                      totalSteps: totalSteps)
+        let totalSteps = LinearSchedule.steps(examples: train.count, batchSize: options.batchSize, epochs: options.epochs)
+        let schedule = LinearSchedule(peak: options.learningRate, warmupRatio: options.warmupRatio, totalSteps: totalSteps)
         var generator = SplitMix64(seed: options.seed &+ 1)
         var order = train
         var epochs: [Epoch] = []
@@ -284,11 +281,17 @@ public enum SequenceFineTuner {
 
     /// Refuses options out of range, naming the option.
     static func check(_ options: Options) throws {
-        guard options.epochs >= 1 else { throw BertError(.invalidInput, "epochs must be at least 1, got \(options.epochs)") }
-        guard options.batchSize >= 1 else { throw BertError(.invalidInput, "batchSize must be at least 1, got \(options.batchSize)") }
+        try checkSteps(epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate)
         guard options.maxLength >= 2 else { throw BertError(.invalidInput, "maxLength must be at least 2, got \(options.maxLength)") }
-        guard options.learningRate > 0, options.learningRate.isFinite else {
-            throw BertError(.invalidInput, "learningRate must be a positive number, got \(options.learningRate)")
+    }
+
+    /// The settings every training loop shares: at least one epoch, batches of at least one, a
+    /// positive finite learning rate. - Throws: `BertError.invalidInput` naming the setting.
+    static func checkSteps(epochs: Int, batchSize: Int, learningRate: Float) throws {
+        guard epochs >= 1 else { throw BertError(.invalidInput, "epochs must be at least 1, got \(epochs)") }
+        guard batchSize >= 1 else { throw BertError(.invalidInput, "batchSize must be at least 1, got \(batchSize)") }
+        guard learningRate > 0, learningRate.isFinite else {
+            throw BertError(.invalidInput, "learningRate must be a positive number, got \(learningRate)")
         }
     }
 

@@ -29,6 +29,21 @@ seeded; dropout 0; eager attention), one per loss:
                                           -100), the masked positions' logits, and every
                                           parameter's gradient (the word embeddings' includes the
                                           tied decoder's)
+  qa/                                     a tiny BertForQuestionAnswering (qa_outputs [2, H]): start
+                                          and end positions per sequence (one at [CLS], the null
+                                          answer); the batch loss is the mean over the sequences of
+                                          BertForQuestionAnswering's loss, (CE(start) + CE(end)) / 2,
+                                          each sequence run unpadded (a packed batch has no padding
+                                          positions; HF's padded batch would let the padding
+                                          positions' logits into the softmax); every token's start
+                                          and end logits and every gradient
+  nsp/                                    a tiny BertForNextSentencePrediction (pooler + tanh,
+                                          cls.seq_relationship [2, H]): a label per sequence (0
+                                          IsNext, 1 NotNext), cross-entropy; logits and gradients
+  pretraining/                            a tiny BertForPreTraining (MLM head tied + NSP head): the
+                                          mlm batch's masks plus NSP labels; the loss is the sum
+                                          MLM + NSP as BertForPreTraining's; both losses, the masked
+                                          logits, the NSP logits and every gradient
 
 The batch is 4 sequences of different lengths (some with type-1 segments), padded with an
 attention mask as HF does; the goldens hold the real tokens only.
@@ -47,7 +62,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch
 import transformers
 from safetensors.torch import save_file
-from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification, BertForTokenClassification, Trainer
+from transformers import (BertConfig, BertForMaskedLM, BertForNextSentencePrediction, BertForPreTraining,
+                          BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification,
+                          Trainer)
 from transformers.optimization import get_linear_schedule_with_warmup
 
 assert transformers.__version__.startswith("4.57"), transformers.__version__
@@ -186,17 +203,9 @@ def adamw_steps(num_labels, problem_type, folder):
 MASK_ID = 4
 
 
-def write_mlm():
-    """One masked batch through BertForMaskedLM: about a third of the non-special positions are
-    predicted; of those, most become [MASK], some a random id, some stay (80/10/10 in spirit),
-    and one sequence has no prediction at all."""
-    folder = OUT / "mlm"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    model = make_model(2, None, BertForMaskedLM)
-    assert model.cls.predictions.decoder.weight is model.bert.embeddings.word_embeddings.weight
-    model.save_pretrained(folder, safe_serialization=True)
-    ids, types, mask, _ = make_batch(2, "single_label_classification")
+def mask_batch(ids):
+    """About a third of the non-special positions are predicted; of those, most become [MASK],
+    some a random id, some stay (80/10/10 in spirit); sequence 3 has no prediction at all."""
     g = torch.Generator().manual_seed(17)
     labels = torch.full_like(ids, -100)
     inputs = ids.clone()
@@ -211,10 +220,33 @@ def write_mlm():
                     inputs[b, t] = MASK_ID
                 elif r < 0.85:
                     inputs[b, t] = torch.randint(5, VOCAB, (1,), generator=g).item()
-    out = model(input_ids=inputs, token_type_ids=types, attention_mask=mask, labels=labels)
-    out.loss.backward()
+    return inputs, labels
+
+
+def gradients_of(model, folder):
     grads = {n: p.grad.detach().clone().contiguous() for n, p in model.named_parameters()}
     save_file(grads, str(folder / "gradients.safetensors"))
+    return grads
+
+
+def new_folder(name):
+    folder = OUT / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def write_mlm():
+    """One masked batch through BertForMaskedLM (`mask_batch`)."""
+    folder = new_folder("mlm")
+    model = make_model(2, None, BertForMaskedLM)
+    assert model.cls.predictions.decoder.weight is model.bert.embeddings.word_embeddings.weight
+    model.save_pretrained(folder, safe_serialization=True)
+    ids, types, mask, _ = make_batch(2, "single_label_classification")
+    inputs, labels = mask_batch(ids)
+    out = model(input_ids=inputs, token_type_ids=types, attention_mask=mask, labels=labels)
+    out.loss.backward()
+    grads = gradients_of(model, folder)
     selected = labels != -100
     expected = {
         "ids": unpadded(inputs, LENGTHS),
@@ -228,6 +260,94 @@ def write_mlm():
     print(f"mlm: loss {out.loss.item():.6f}, {expected['masked_tokens']} masked, {len(grads)} gradients")
 
 
+# Per sequence (lengths 9/5/12/3): start and end token positions; sequence 3's answer is the
+# null answer at [CLS], as run_qa labels a window without the answer.
+QA_POSITIONS = [(6, 7), (2, 2), (8, 10), (0, 0)]
+# Per sequence: 0 IsNext, 1 NotNext.
+NSP_LABELS = [0, 1, 1, 0]
+
+
+def write_qa():
+    folder = new_folder("qa")
+    model = make_model(2, None, BertForQuestionAnswering)
+    model.save_pretrained(folder, safe_serialization=True)
+    ids, types, mask, _ = make_batch(2, "single_label_classification")
+    losses, starts, ends = [], [], []
+    for b, n in enumerate(LENGTHS):
+        start, end = QA_POSITIONS[b]
+        out = model(input_ids=ids[b:b + 1, :n], token_type_ids=types[b:b + 1, :n],
+                    start_positions=torch.tensor([start]), end_positions=torch.tensor([end]))
+        losses.append(out.loss)
+        starts.append(out.start_logits[0].detach().tolist())
+        ends.append(out.end_logits[0].detach().tolist())
+    loss = torch.stack(losses).mean()
+    loss.backward()
+    grads = gradients_of(model, folder)
+    expected = {
+        "ids": unpadded(ids, LENGTHS),
+        "type_ids": unpadded(types, LENGTHS),
+        "start_positions": [p[0] for p in QA_POSITIONS],
+        "end_positions": [p[1] for p in QA_POSITIONS],
+        "loss": loss.item(),
+        "start_logits": starts,
+        "end_logits": ends,
+    }
+    (folder / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+    print(f"qa: loss {loss.item():.6f}, {len(grads)} gradients")
+
+
+def write_nsp():
+    folder = new_folder("nsp")
+    model = make_model(2, None, BertForNextSentencePrediction)
+    model.save_pretrained(folder, safe_serialization=True)
+    ids, types, mask, _ = make_batch(2, "single_label_classification")
+    out = model(input_ids=ids, token_type_ids=types, attention_mask=mask, labels=torch.tensor(NSP_LABELS))
+    out.loss.backward()
+    grads = gradients_of(model, folder)
+    expected = {
+        "ids": unpadded(ids, LENGTHS),
+        "type_ids": unpadded(types, LENGTHS),
+        "labels": NSP_LABELS,
+        "loss": out.loss.item(),
+        "logits": out.logits.detach().tolist(),
+    }
+    (folder / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+    print(f"nsp: loss {out.loss.item():.6f}, {len(grads)} gradients")
+
+
+def write_pretraining():
+    folder = new_folder("pretraining")
+    model = make_model(2, None, BertForPreTraining)
+    assert model.cls.predictions.decoder.weight is model.bert.embeddings.word_embeddings.weight
+    model.save_pretrained(folder, safe_serialization=True)
+    ids, types, mask, _ = make_batch(2, "single_label_classification")
+    inputs, labels = mask_batch(ids)
+    nsp_labels = torch.tensor(NSP_LABELS)
+    out = model(input_ids=inputs, token_type_ids=types, attention_mask=mask, labels=labels,
+                next_sentence_label=nsp_labels)
+    out.loss.backward()
+    grads = gradients_of(model, folder)
+    selected = labels != -100
+    ce = torch.nn.CrossEntropyLoss()
+    mlm_loss = ce(out.prediction_logits[selected], labels[selected]).item()
+    nsp_loss = ce(out.seq_relationship_logits, nsp_labels).item()
+    assert abs(mlm_loss + nsp_loss - out.loss.item()) < 1e-5
+    expected = {
+        "ids": unpadded(inputs, LENGTHS),
+        "type_ids": unpadded(types, LENGTHS),
+        "labels": unpadded(labels, LENGTHS),
+        "next_sentence_labels": NSP_LABELS,
+        "loss": out.loss.item(),
+        "mlm_loss": mlm_loss,
+        "nsp_loss": nsp_loss,
+        "masked_tokens": int(selected.sum().item()),
+        "masked_logits": out.prediction_logits[selected].detach().tolist(),
+        "nsp_logits": out.seq_relationship_logits.detach().tolist(),
+    }
+    (folder / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+    print(f"pretraining: loss {out.loss.item():.6f} (MLM {mlm_loss:.6f} + NSP {nsp_loss:.6f}), {len(grads)} gradients")
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     write_mlm()
@@ -235,6 +355,9 @@ def main():
     write_case("cls-multilabel", 3, "multi_label_classification")
     write_case("regression", 1, "regression")
     write_case("token-cls", 5, "token_classification")
+    write_qa()
+    write_nsp()
+    write_pretraining()
 
 
 if __name__ == "__main__":

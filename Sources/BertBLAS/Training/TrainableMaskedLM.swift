@@ -6,10 +6,14 @@ public struct MaskedLMLoss: Sendable, Equatable {
     public var mean: Float
     /// Positions with a label other than -100.
     public var maskedTokens: Int
+    /// The next-sentence loss when the batch had next-sentence labels (`BertForPreTraining`,
+    /// whose loss is `mean + nextSentence.mean`), else nil.
+    public var nextSentence: NextSentenceLoss?
 
-    public init(mean: Float, maskedTokens: Int) {
+    public init(mean: Float, maskedTokens: Int, nextSentence: NextSentenceLoss? = nil) {
         self.mean = mean
         self.maskedTokens = maskedTokens
+        self.nextSentence = nextSentence
     }
 }
 
@@ -24,6 +28,10 @@ public struct MaskedLMLoss: Sendable, Equatable {
 /// The decoder runs on `logitRows` masked rows at a time, so the `[M, V]` logits never exist
 /// whole. Reference: transformers `BertForMaskedLM` / `BertLMPredictionHead` (v4.57.1), dropout
 /// off: `CrossEntropyLoss` over the positions whose label is not -100, mean over them.
+///
+/// Loaded with `nextSentence`, it is a `BertForPreTraining`: the pooler and
+/// `cls.seq_relationship` (`TrainableNextSentenceHead`) train beside the masked-LM head, and the
+/// loss is the sum of the two means, as `BertForPreTraining`'s.
 public final class TrainableMaskedLM {
     public let config: BertConfig
     /// Every trainable tensor, its gradient, and whether weight decay applies.
@@ -39,6 +47,10 @@ public final class TrainableMaskedLM {
     let decoder: TrainableLinear
     /// Whether `decoder.weight` is the word-embedding parameter.
     public let tiedDecoder: Bool
+    /// The pooler and `cls.seq_relationship` when loaded with `nextSentence`.
+    let nextSentence: TrainableNextSentenceHead?
+    /// Whether the model trains next-sentence prediction too (`BertForPreTraining`).
+    public var hasNextSentenceHead: Bool { nextSentence != nil }
 
     /// Masked rows decoded at once: the logits scratch is `[logitRows, V]`.
     public let logitRows: Int
@@ -70,10 +82,12 @@ public final class TrainableMaskedLM {
     ///   - kernel: `.blas` (default) or `.naive`.
     ///   - logitRows: masked rows decoded at once (default 64): the `[logitRows, V]` logits and
     ///     their gradient are the head's largest scratch; results do not depend on it.
+    ///   - nextSentence: also load the pooler and `cls.seq_relationship` (a `BertForPreTraining`
+    ///     checkpoint) and train them on next-sentence labels; false leaves them out.
     /// - Throws: `BertError.unsupported` for families other than BERT, `.missingTensor` naming
     ///   the head tensor that is absent, `.shape`, `.config`, `.io`; `.invalidInput` when
     ///   `logitRows` is not positive.
-    public init(directory: URL, kernel: Kernel = .blas, logitRows: Int = 64) throws {
+    public init(directory: URL, kernel: Kernel = .blas, logitRows: Int = 64, nextSentence: Bool = false) throws {
         guard logitRows > 0 else { throw BertError(.invalidInput, "logitRows must be positive, got \(logitRows)") }
         let (config, weights) = try TrainableEncoder.open(directory)
         let names = config.tensorNames.heads.maskedLM
@@ -97,13 +111,15 @@ public final class TrainableMaskedLM {
             decoder = TrainableLinear(weight: weight, bias: bias, inFeatures: h, outFeatures: v)
         }
         tiedDecoder = config.tieWordEmbeddings
+        self.nextSentence = nextSentence
+            ? try TrainableNextSentenceHead(weights, config: config, base: Slot.allCases.count, into: &builder) : nil
         parameters = try builder.build()
         slices = Slot.allCases.map { slot in
             switch slot {
             case .logits, .dLogits: TrainingWorkspace.HeadSlice(rows: .count(logitRows), width: v)
             default: TrainingWorkspace.HeadSlice(rows: .tokens, width: h)
             }
-        }
+        } + (nextSentence ? TrainableNextSentenceHead.slices(hiddenSize: h) : [])
         vocabularySize = v
         self.logitRows = logitRows
         self.config = config
@@ -126,26 +142,38 @@ public final class TrainableMaskedLM {
     ///   - typeIds: token types per sequence, nil for all 0.
     ///   - labels: per sequence, the original id at predicted positions and -100 elsewhere
     ///     (`MLMMasker`'s output).
+    ///   - nextSentenceLabels: per sequence 0 (IsNext) or 1 (NotNext), for a model loaded with
+    ///     `nextSentence`; nil scores the masked LM only.
     /// - Throws: `BertError.invalidInput` naming the sequence when the labels do not match the
-    ///   ids or a label is outside the vocabulary, and the cases of the encoder's forward.
-    public func loss(ids: [[Int32]], typeIds: [[Int32]]? = nil, labels: [[Int32]], workspace ws: TrainingWorkspace) throws -> MaskedLMLoss {
-        try run(ids: ids, typeIds: typeIds, labels: labels, workspace: ws, backward: false)
+    ///   ids or a label is outside the vocabulary, when next-sentence labels are given to a model
+    ///   without the head, and the cases of the encoder's forward.
+    public func loss(ids: [[Int32]], typeIds: [[Int32]]? = nil, labels: [[Int32]], nextSentenceLabels: [Int]? = nil,
+                     workspace ws: TrainingWorkspace) throws -> MaskedLMLoss {
+        try run(ids: ids, typeIds: typeIds, labels: labels, nextSentenceLabels: nextSentenceLabels, workspace: ws, backward: false)
     }
 
     /// One batch's masked-LM loss and gradients: forward, cross-entropy on the masked
-    /// positions, backward. Gradients are added to `parameters.gradients` (zero them between
-    /// optimizer steps); a batch with no masked position adds nothing.
+    /// positions (and with `nextSentenceLabels` the next-sentence cross-entropy, the two means
+    /// summed as `BertForPreTraining`'s loss), backward. Gradients are added to
+    /// `parameters.gradients` (zero them between optimizer steps); a batch with no masked
+    /// position and no next-sentence labels adds nothing.
     ///
-    /// - Throws: the cases of `loss(ids:typeIds:labels:workspace:)`.
-    public func lossAndGradients(ids: [[Int32]], typeIds: [[Int32]]? = nil, labels: [[Int32]],
+    /// - Throws: the cases of `loss(ids:typeIds:labels:nextSentenceLabels:workspace:)`.
+    public func lossAndGradients(ids: [[Int32]], typeIds: [[Int32]]? = nil, labels: [[Int32]], nextSentenceLabels: [Int]? = nil,
                                  workspace ws: TrainingWorkspace) throws -> MaskedLMLoss {
-        try run(ids: ids, typeIds: typeIds, labels: labels, workspace: ws, backward: true)
+        try run(ids: ids, typeIds: typeIds, labels: labels, nextSentenceLabels: nextSentenceLabels, workspace: ws, backward: true)
     }
 
-    private func run(ids: [[Int32]], typeIds: [[Int32]]?, labels: [[Int32]], workspace ws: TrainingWorkspace,
-                     backward: Bool) throws -> MaskedLMLoss {
+    private func run(ids: [[Int32]], typeIds: [[Int32]]?, labels: [[Int32]], nextSentenceLabels: [Int]?,
+                     workspace ws: TrainingWorkspace, backward: Bool) throws -> MaskedLMLoss {
         guard labels.count == ids.count else {
             throw BertError(.invalidInput, "\(labels.count) label sequences for \(ids.count) id sequences")
+        }
+        if let nextSentenceLabels {
+            guard nextSentence != nil else {
+                throw BertError(.invalidInput, "next-sentence labels given, but the model was loaded without its next-sentence head")
+            }
+            try TrainableNextSentenceHead.check(labels: nextSentenceLabels, sequences: ids.count)
         }
         let v = vocabularySize
         for (b, sequence) in labels.enumerated() {
@@ -166,7 +194,19 @@ public final class TrainableMaskedLM {
             }
         }
         let m = rows.count
-        guard m > 0 else { return MaskedLMLoss(mean: 0, maskedTokens: 0) }
+        var next: NextSentenceLoss?
+        if let nextSentence, let nextSentenceLabels {
+            _ = nextSentence.forward(parameters, workspace: ws, kernel: kernel)
+            let (mean, correct) = nextSentence.loss(labels: nextSentenceLabels, workspace: ws)
+            next = NextSentenceLoss(mean: mean, correct: correct, sequences: ids.count)
+        }
+        guard m > 0 else {
+            if let nextSentence, next != nil, backward {
+                nextSentence.backward(parameters, workspace: ws, kernel: kernel, addingToHidden: false)
+                encoder.backward(parameters, ids: ids, typeIds: typeIds, workspace: ws)
+            }
+            return MaskedLMLoss(mean: 0, maskedTokens: 0, nextSentence: next)
+        }
         let p = parameters, h = config.hiddenSize
         let gathered = ws.head[Slot.gathered.rawValue], transformSum = ws.head[Slot.transformSum.rawValue]
         let activated = ws.head[Slot.activated.rawValue], transformed = ws.head[Slot.transformed.rawValue]
@@ -202,8 +242,11 @@ public final class TrainableMaskedLM {
             // Only the masked rows reach the head.
             ws.dHidden.update(repeating: 0, count: ws.tokenCount * h)
             for (r, row) in rows.enumerated() { (ws.dHidden + row * h).update(from: dGathered + r * h, count: h) }
+            if let nextSentence, next != nil {
+                nextSentence.backward(p, workspace: ws, kernel: kernel, addingToHidden: true)
+            }
             encoder.backward(p, ids: ids, typeIds: typeIds, workspace: ws)
         }
-        return MaskedLMLoss(mean: Float(total), maskedTokens: m)
+        return MaskedLMLoss(mean: Float(total), maskedTokens: m, nextSentence: next)
     }
 }

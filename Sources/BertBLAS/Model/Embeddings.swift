@@ -62,16 +62,7 @@ public struct Embeddings: Sendable {
         for (t, id) in ids.enumerated() {
             let row = output + t * e
             let w = word.pointer + Int(id) * e
-            let positionId: Int
-            if let pad = paddingIndex {
-                // `create_position_ids_from_input_ids`: cumsum of non-padding tokens, + padding_idx;
-                // a padding token stays at padding_idx.
-                if id != pad { counted += 1 }
-                positionId = Int(pad + (id == pad ? 0 : counted))
-            } else {
-                positionId = t
-            }
-            let p = position.pointer + positionId * e
+            let p = position.pointer + Self.positionId(t, id: id, paddingIndex: paddingIndex, counted: &counted) * e
             if let tokenType {
                 let type = tokenType.pointer + Int(typeIds.map { $0[$0.startIndex + t] } ?? 0) * e
                 for j in 0..<e { row[j] = (w[j] + type[j]) + p[j] }
@@ -90,6 +81,17 @@ public struct Embeddings: Sendable {
             forward(ids: sequence[...], typeIds: typeIds?[b][...], into: target + ws.starts[b] * width)
         }
         projection?.forward(ws.embedded, rows: n, into: ws.hidden, kernel: kernel)
+    }
+
+    /// The position id of token `t` (id `id`) of a sequence: `t`, or with RoBERTa's
+    /// `paddingIndex` `create_position_ids_from_input_ids` (the cumulative count of non-padding
+    /// tokens, `counted`, plus padding_idx; a padding token stays at padding_idx). `counted`
+    /// starts at 0 for each sequence. The training embeddings use it too.
+    @inline(__always)
+    static func positionId(_ t: Int, id: Int32, paddingIndex: Int32?, counted: inout Int32) -> Int {
+        guard let pad = paddingIndex else { return t }
+        if id != pad { counted += 1 }
+        return Int(pad + (id == pad ? 0 : counted))
     }
 
     /// DistilBERT's `_create_sinusoidal_embeddings`: `pos / 10000^(2⌊j/2⌋/E)`, sine on even

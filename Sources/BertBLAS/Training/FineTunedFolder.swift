@@ -3,11 +3,14 @@ import Foundation
 /// Writes a fine-tuned sequence classifier as a HuggingFace model folder that
 /// `AutoModelForSequenceClassification` and every BertBLAS command load:
 /// ```
-/// config.json        the source config with architectures [BertForSequenceClassification],
+/// config.json        the source config with architectures [<Family>ForSequenceClassification],
 ///                    id2label / label2id (regression: the one target's name) and
 ///                    problem_type (single_label_classification, multi_label_classification,
 ///                    regression)
-/// model.safetensors  every parameter, F32, under BertForSequenceClassification's names
+/// model.safetensors  every parameter, F32, under <Family>ForSequenceClassification's names
+///                    (`TensorNames`: `bert.…`, `distilbert.…` + `pre_classifier`, `roberta.…` /
+///                    `electra.…` + `classifier.dense` / `classifier.out_proj`; no pooler for
+///                    the families whose classifier does not read it)
 /// tokenizer files    copied from the source folder
 /// ```
 public enum FineTunedFolder {
@@ -26,15 +29,15 @@ public enum FineTunedFolder {
     public static func write(_ directory: URL, model: TrainableSequenceClassifier, labels: [String],
                              problemType: ProblemType = .singleLabelClassification, source: URL) throws {
         try write(directory, parameters: model.parameters, labelCount: model.labelCount, labels: labels,
-                  architecture: "BertForSequenceClassification", problemType: problemType, source: source)
+                  architecture: model.config.className(.sequenceClassification), problemType: problemType, source: source)
     }
 
-    /// Writes a fine-tuned token classifier as a `BertForTokenClassification` folder (config
+    /// Writes a fine-tuned token classifier as a `<Family>ForTokenClassification` folder (config
     /// without `problem_type`), which `bert ner` and `AutoModelForTokenClassification` load.
     /// - Throws: as `write(_:model:labels:problemType:source:)`.
     public static func write(_ directory: URL, tokenClassifier model: TrainableTokenClassifier, labels: [String], source: URL) throws {
         try write(directory, parameters: model.parameters, labelCount: model.labelCount, labels: labels,
-                  architecture: "BertForTokenClassification", problemType: nil, source: source)
+                  architecture: model.config.className(.tokenClassification), problemType: nil, source: source)
     }
 
     static func write(_ directory: URL, parameters p: ParameterSet, labelCount: Int, labels: [String], architecture: String,

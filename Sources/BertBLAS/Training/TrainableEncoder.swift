@@ -1,34 +1,46 @@
 import Foundation
 
-/// The trainable BERT encoder every training head is built on: embeddings and N layers, with
-/// the forward that keeps activations and the backward from a gradient on the last hidden state.
+/// The trainable encoder every training head is built on: embeddings and N layers, with the
+/// forward that keeps activations and the backward from a gradient on the last hidden state.
+/// Every family's (`ModelFamily`): the layers are BERT's in each, loaded through the family's
+/// `TensorNames`; the embeddings differ (`TrainableEmbeddings`).
 ///
 /// It registers its tensors in the head's `ParameterSet.Builder` (the head owns the
 /// `ParameterSet`, so one arena holds the whole model) and keeps its activations in the
 /// `TrainingWorkspace`; a head adds its own slices there (`TrainingWorkspace.HeadSlice`).
 /// Batches are packed without padding: sequence b's rows are `ws.starts[b] ..< ws.starts[b] +
 /// ws.lengths[b]` of the output `[N, H]`.
-/// Reference: transformers `BertModel` (embeddings + encoder, no pooler; v4.57.1); dropout as
-/// `Dropout` describes, in train mode only.
+/// Reference: transformers `BertModel`, `DistilBertModel`, `RobertaModel`, `ElectraModel`
+/// (embeddings + encoder, no pooler; v4.57.1); dropout as `Dropout` describes, in train mode only.
 struct TrainableEncoder: Sendable {
     let config: BertConfig
     let kernel: Kernel
     let embeddings: TrainableEmbeddings
     let layers: [TrainableEncoderLayer]
+    /// The encoder's own workspace slices, after the head's: with ELECTRA's projection (E ≠ H),
+    /// the embeddings' `[N, E]` sum, LayerNorm output, dropout mask and gradient (`Embedded`);
+    /// none otherwise (the workspace's `embeddingSum`, `hidden[0]`, `embeddingMask` and
+    /// `dHidden` are `[N, H]`).
+    let slices: [TrainingWorkspace.HeadSlice]
 
     /// Reads and validates a checkpoint's config and maps its weights, for a trainable model.
     ///
-    /// - Throws: `BertError.unsupported` for families other than BERT (`model_type` bert,
-    ///   absolute positions, no embedding projection), `.config`, `.io`.
-    static func open(_ directory: URL) throws -> (BertConfig, WeightStore) {
+    /// - Parameters:
+    ///   - task: the head to be trained, named in the message (nil: not named).
+    ///   - families: the families that head trains (default: BERT only, for heads whose family
+    ///     variants have no gradient parity yet).
+    /// - Throws: `BertError.unsupported` naming config.json and its `model_type` when the family
+    ///   is not one of `families`, `.config`, `.io`.
+    static func open(_ directory: URL, task: HeadTask? = nil, families: Set<ModelFamily> = [.bert]) throws -> (BertConfig, WeightStore) {
         let configURL = directory.appendingPathComponent("config.json")
         let config = try BertConfig.load(configURL)
         try config.validate(file: configURL.path)
-        let weights = try WeightStore(url: directory.appendingPathComponent("model.safetensors"))
-        guard config.family == .bert, config.embeddingSize == config.hiddenSize, config.positionPaddingIndex == nil,
-              config.positionEmbeddingType == "absolute" else {
-            throw BertError(.unsupported, "\(directory.path): training supports BERT checkpoints (model_type bert, absolute positions), not \(config.family.rawValue)")
+        guard families.contains(config.family) else {
+            let supported = ModelFamily.modelTypes.filter { families.contains($0.1) }.map(\.0).joined(separator: ", ")
+            let what = task.map { " as \(config.className($0))" } ?? ""
+            throw BertError(.unsupported, "\(configURL.path): model_type \(config.modelType ?? config.family.rawValue) cannot be trained\(what) (trainable model types for this head: \(supported))")
         }
+        let weights = try WeightStore(url: directory.appendingPathComponent("model.safetensors"))
         return (config, weights)
     }
 
@@ -41,6 +53,36 @@ struct TrainableEncoder: Sendable {
         self.kernel = kernel
         embeddings = try TrainableEmbeddings(weights, config: config, into: &builder)
         layers = try (0..<config.numHiddenLayers).map { try TrainableEncoderLayer(weights, index: $0, config: config, into: &builder) }
+        slices = embeddings.projection == nil ? []
+            : Embedded.allCases.map { _ in TrainingWorkspace.HeadSlice(rows: .tokens, width: config.embeddingSize) }
+    }
+
+    /// The embeddings' buffers when E ≠ H, in the encoder's slices.
+    enum Embedded: Int, CaseIterable {
+        /// `[N, E]` word + type + position, before LayerNorm.
+        case sum
+        /// `[N, E]` the LayerNorm output after dropout: the projection's input.
+        case output
+        /// `[N, E]` its dropout mask.
+        case mask
+        /// `[N, E]` the gradient of `output`, then of `sum`.
+        case gradient
+    }
+
+    /// The embeddings' sum, output, mask and gradient buffers: the encoder's slices with a
+    /// projection, else the workspace's `[N, H]` ones (the output is then the first layer's input).
+    private func embeddingBuffers(_ ws: TrainingWorkspace) -> (sum: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
+                                                               mask: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>) {
+        guard !slices.isEmpty else { return (ws.embeddingSum, ws.hidden[0], ws.embeddingMask, ws.dHidden) }
+        let first = ws.head.count - slices.count
+        return (ws.head[first + Embedded.sum.rawValue], ws.head[first + Embedded.output.rawValue],
+                ws.head[first + Embedded.mask.rawValue], ws.head[first + Embedded.gradient.rawValue])
+    }
+
+    /// The type ids the model reads: none when the family reads none (RoBERTa, DistilBERT), as
+    /// `BertModel.forward`.
+    private func modelTypeIds(_ typeIds: [[Int32]]?) -> [[Int32]]? {
+        config.readsTokenTypeIds && config.hasTokenTypes ? typeIds : nil
     }
 
     /// Allocates the encoder's activations plus the head's `slices` for steps of up to
@@ -61,7 +103,7 @@ struct TrainableEncoder: Sendable {
         guard tokens >= maxLength else {
             throw BertError(.invalidInput, "training workspace of \(tokens) tokens cannot hold one sequence of max length \(maxLength)")
         }
-        return try TrainingWorkspace(config: config, maxBatch: maxBatch, maxLength: maxLength, maxTokens: tokens, head: slices)
+        return try TrainingWorkspace(config: config, maxBatch: maxBatch, maxLength: maxLength, maxTokens: tokens, head: slices + self.slices)
     }
 
     /// Validates the batch, lays it out in the workspace (`starts`, `lengths`, `tokenCount`) and
@@ -79,15 +121,18 @@ struct TrainableEncoder: Sendable {
     ///     from `dropoutSites`).
     func forward(_ p: ParameterSet, ids: [[Int32]], typeIds: [[Int32]]?, head: [TrainingWorkspace.HeadSlice],
                  workspace ws: TrainingWorkspace, dropout: (Dropout, step: UInt64)? = nil) throws -> Int {
+        let typeIds = modelTypeIds(typeIds)
         let n = try layout(ids: ids, typeIds: typeIds, head: head, workspace: ws)
         ws.hiddenDropout = dropout.map { $0.0.hidden } ?? 0
         ws.attentionDropout = dropout.map { $0.0.attention } ?? 0
-        embeddings.forward(p, ids: ids, typeIds: typeIds, starts: ws.starts, sum: ws.embeddingSum, output: ws.hidden[0], tokens: n)
+        let buffers = embeddingBuffers(ws)
+        embeddings.forward(p, ids: ids, typeIds: typeIds, starts: ws.starts, sum: buffers.sum, output: buffers.output, tokens: n)
         if let (settings, step) = dropout, settings.hidden > 0 {
-            // BertEmbeddings: dropout(LayerNorm(sum)).
-            Dropout.draw(ws.embeddingMask, rows: n, width: config.hiddenSize, probability: settings.hidden,
-                         key: settings.key(step: step, site: 0), applyTo: ws.hidden[0])
+            // BertEmbeddings: dropout(LayerNorm(sum)); ElectraModel projects after it.
+            Dropout.draw(buffers.mask, rows: n, width: embeddings.width, probability: settings.hidden,
+                         key: settings.key(step: step, site: 0), applyTo: buffers.output)
         }
+        embeddings.project(p, buffers.output, rows: n, into: ws.hidden[0], kernel: kernel)
         for (l, layer) in layers.enumerated() {
             let keys = dropout.map { d in (0..<3).map { d.0.key(step: d.step, site: UInt64(1 + 3 * l + $0)) } }
             layer.forward(p, ws, layer: l, tokens: n, kernel: kernel, dropoutKeys: keys)
@@ -106,20 +151,23 @@ struct TrainableEncoder: Sendable {
         for l in layers.indices.reversed() {
             layers[l].backward(p, ws, layer: l, tokens: n, kernel: kernel)
         }
+        let buffers = embeddingBuffers(ws)
+        embeddings.projection?.backward(p, dY: ws.dHidden, x: buffers.output, rows: n, dX: buffers.gradient, kernel: kernel)
         if ws.hiddenDropout > 0 {
-            RowGradients.rowPanels(rows: n, width: config.hiddenSize) { r0, rows in
-                let h = config.hiddenSize
-                RowGradients.multiply(ws.dHidden + r0 * h, by: ws.embeddingMask + r0 * h, count: rows * h)
+            let e = embeddings.width
+            RowGradients.rowPanels(rows: n, width: e) { r0, rows in
+                RowGradients.multiply(buffers.gradient + r0 * e, by: buffers.mask + r0 * e, count: rows * e)
             }
         }
-        embeddings.backward(p, ids: ids, typeIds: typeIds, starts: ws.starts, sum: ws.embeddingSum, dOutput: ws.dHidden, tokens: n)
+        embeddings.backward(p, ids: ids, typeIds: modelTypeIds(typeIds), starts: ws.starts, sum: buffers.sum,
+                            dOutput: buffers.gradient, tokens: n)
     }
 
     /// Validates the batch and lays it out in the workspace; returns N.
     private func layout(ids: [[Int32]], typeIds: [[Int32]]?, head: [TrainingWorkspace.HeadSlice],
                         workspace ws: TrainingWorkspace) throws -> Int {
         guard ws.hiddenSize == config.hiddenSize, ws.intermediateSize == config.intermediateSize,
-              ws.layerCount == config.numHiddenLayers, ws.headSlices == head else {
+              ws.layerCount == config.numHiddenLayers, ws.headSlices == head + slices else {
             throw BertError(.invalidInput, "the training workspace was made for another model")
         }
         guard !ids.isEmpty, ids.count <= ws.maxBatch else {

@@ -89,7 +89,7 @@ public final class TrainableMaskedLM {
     ///   `logitRows` is not positive.
     public init(directory: URL, kernel: Kernel = .blas, logitRows: Int = 64, nextSentence: Bool = false) throws {
         guard logitRows > 0 else { throw BertError(.invalidInput, "logitRows must be positive, got \(logitRows)") }
-        let (config, weights) = try TrainableEncoder.open(directory)
+        let (config, weights) = try TrainableEncoder.open(directory, task: .maskedLM)
         let names = config.tensorNames.heads.maskedLM
         var required = [names.transformDense.weight, names.transformDense.bias, names.transformLayerNorm.weight,
                         names.transformLayerNorm.bias, names.bias]

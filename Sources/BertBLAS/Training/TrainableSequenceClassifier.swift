@@ -1,14 +1,22 @@
 import Foundation
 
-/// A BERT sequence classifier that learns: the `TrainableEncoder` (embeddings, N layers) and
-/// the sequence head, pooler (tanh over [CLS]) and classifier, with the forward pass that keeps
-/// activations and the backward pass that accumulates every parameter's gradient into
-/// `parameters`.
+/// A sequence classifier that learns: the `TrainableEncoder` (embeddings, N layers) and the
+/// family's sequence head (`ModelFamily.sequenceClassification`), with the forward pass that
+/// keeps activations and the backward pass that accumulates every parameter's gradient into
+/// `parameters`. Every head is first token → dense → activation → classifier:
+///
+/// | family | dense | activation | classifier | dropout (train mode) |
+/// |---|---|---|---|---|
+/// | bert | `bert.pooler.dense` | tanh | `classifier` | before the classifier |
+/// | distilbert | `pre_classifier` | ReLU | `classifier` | before the classifier |
+/// | roberta | `classifier.dense` | tanh | `classifier.out_proj` | before the dense and the classifier |
+/// | electra | `classifier.dense` | GELU | `classifier.out_proj` | before the dense and the classifier |
 ///
 /// Batches are packed without padding, as in inference. The model's weights are copied once
 /// from the checkpoint into `parameters` (the optimizer writes them); the forward runs the
 /// inference kernels, so its logits equal `SequenceClassifier`'s on the same weights.
-/// Reference: transformers `BertForSequenceClassification` (v4.57.1): the loss follows
+/// Reference: transformers `BertForSequenceClassification`, `DistilBertForSequenceClassification`,
+/// `RobertaClassificationHead`, `ElectraClassificationHead` (v4.57.1): the loss follows
 /// `problem_type` (cross-entropy, BCE with logits, MSE); `dropout` applies in
 /// `lossAndGradients` only (train mode), never in `forward`.
 public final class TrainableSequenceClassifier {
@@ -25,16 +33,22 @@ public final class TrainableSequenceClassifier {
     /// The classifier dropout of the last forward (0: none), for the backward.
     private var classifierDropout: Float = 0
     let encoder: TrainableEncoder
+    /// The dense layer on the first token: BERT's pooler, DistilBERT's `pre_classifier`,
+    /// RoBERTa's and ELECTRA's `classifier.dense`.
     let pooler: TrainableLinear
+    /// After `pooler`: tanh (BERT, RoBERTa), ReLU (DistilBERT), GELU (ELECTRA).
+    let activation: Activation
+    /// Whether dropout also applies to the first token, before `pooler` (RoBERTa, ELECTRA).
+    let dropsFirstToken: Bool
     let classifier: TrainableLinear
 
     /// The head's workspace slices (`TrainingWorkspace.head[slot.rawValue]`).
     enum Slot: Int, CaseIterable {
-        /// `[B, H]` the [CLS] rows, the pooler's input.
+        /// `[B, H]` the first token's rows, the pooler's input.
         case cls
-        /// `[B, H]` pooler dense + bias, before tanh.
+        /// `[B, H]` pooler dense + bias, before the activation.
         case poolerSum
-        /// `[B, H]` the pooler output, the classifier's input.
+        /// `[B, H]` the pooler output (after the activation), the classifier's input.
         case pooled
         /// `[B, L]`
         case logits
@@ -44,34 +58,58 @@ public final class TrainableSequenceClassifier {
         case dLogits
         /// `[B, H]` the classifier's dropout mask and its input after dropout (train mode).
         case classifierMask, dropped
+        /// `[B, H]` the first token's dropout mask and the pooler's input after it (RoBERTa, ELECTRA).
+        case clsMask, droppedCls
     }
     /// Sizes of `Slot`s, in order: L wide for the logits, H for the rest.
     let slices: [TrainingWorkspace.HeadSlice]
 
-    /// Loads a BERT checkpoint for training.
+    /// Loads a checkpoint of any family for training.
     ///
     /// - Parameters:
-    ///   - directory: a HuggingFace BERT folder (`config.json`, `model.safetensors`).
+    ///   - directory: a HuggingFace folder (`config.json`, `model.safetensors`) of `model_type`
+    ///     bert, distilbert, roberta, xlm-roberta or electra.
     ///   - labels: the classifier's outputs when the checkpoint has no classifier (an encoder
     ///     such as all-MiniLM-L6-v2): a new one is initialized as transformers does (weight
-    ///     N(0, `initializerRange`²), bias 0) from `seed`. nil requires a stored classifier; a
+    ///     N(0, `initializerRange`²), bias 0) from `seed`, and so is the family's dense layer
+    ///     when it is absent too (not BERT's pooler). nil requires a stored classifier; a
     ///     value must match a stored one.
     ///   - initializerRange: the new classifier's standard deviation (`initializer_range`, 0.02).
     ///   - seed: the new classifier's seed.
     ///   - kernel: `.blas` (default) or `.naive`.
-    /// - Throws: `BertError.unsupported` for families other than BERT (`model_type` bert),
-    ///   `.missingTensor` naming the tensor (the pooler, and the classifier when `labels` is
-    ///   nil), `.shape` (a stored classifier with another label count), `.config`, `.io`.
+    /// - Throws: `BertError.unsupported` naming config.json for another `model_type`,
+    ///   `.missingTensor` naming the tensor (BERT's pooler, the dense layer and the classifier
+    ///   when `labels` is nil), `.shape` (a stored classifier with another label count),
+    ///   `.config`, `.io`.
     public init(directory: URL, labels: Int? = nil, initializerRange: Float = 0.02, seed: UInt64 = 42,
                 kernel: Kernel = .blas) throws {
-        let (config, weights) = try TrainableEncoder.open(directory)
-        guard let poolerNames = config.tensorNames.pooler else {
-            throw BertError(.unsupported, "\(directory.path): training supports BERT checkpoints (model_type bert, absolute positions), not \(config.family.rawValue)")
-        }
+        let (config, weights) = try TrainableEncoder.open(directory, task: .sequenceClassification,
+                                                          families: Set(ModelFamily.allCases))
         let h = config.hiddenSize
         var builder = ParameterSet.Builder()
         encoder = try TrainableEncoder(weights, config: config, kernel: kernel, into: &builder)
-        pooler = try TrainableLinear(weights, poolerNames, inFeatures: h, outFeatures: h, into: &builder)
+        let head = config.family.sequenceClassification
+        if head.readsPooler {
+            // BertForSequenceClassification: the pooler (tanh over [CLS]) must be stored.
+            guard let poolerNames = config.tensorNames.pooler else {
+                throw BertError(.unsupported, "\(directory.path): model_type \(config.family.rawValue) has no pooler")
+            }
+            pooler = try TrainableLinear(weights, poolerNames, inFeatures: h, outFeatures: h, into: &builder)
+            activation = .tanh
+            dropsFirstToken = false
+        } else {
+            guard let preNames = config.tensorNames.heads.sequencePre else {
+                throw BertError(.unsupported, "\(directory.path): model_type \(config.family.rawValue) has no sequence-classification dense layer")
+            }
+            if labels != nil, !weights.contains(preNames.weight) {
+                pooler = try TrainableLinear(new: preNames, inFeatures: h, outFeatures: h, std: initializerRange,
+                                             seed: seed &+ 1, into: &builder)
+            } else {
+                pooler = try TrainableLinear(weights, preNames, inFeatures: h, outFeatures: h, into: &builder)
+            }
+            activation = head.activation ?? .tanh
+            dropsFirstToken = config.family == .roberta || config.family == .electra
+        }
         let classifierNames = config.tensorNames.heads.sequenceOutput
         if let labels, !weights.contains(classifierNames.weight) {
             guard labels > 0 else { throw BertError(.invalidInput, "labels must be positive, got \(labels)") }
@@ -132,12 +170,21 @@ public final class TrainableSequenceClassifier {
         for (s, start) in ws.starts.enumerated() {
             (cls + s * h).update(from: out + start * h, count: h)
         }
-        pooler.forward(p, cls, rows: b, into: poolerSum, kernel: kernel)
-        pooled.update(from: poolerSum, count: b * h)
-        Activation.tanh.apply(UnsafeMutableBufferPointer(start: pooled, count: b * h))
-        // BertForSequenceClassification: classifier(dropout(pooled)).
-        var input = UnsafePointer(pooled)
+        var first = UnsafePointer(cls)
         classifierDropout = 0
+        if dropsFirstToken, let (settings, step) = dropout, settings.classifier > 0 {
+            // RobertaClassificationHead / ElectraClassificationHead: dense(dropout(x)).
+            let dropped = ws.head[Slot.droppedCls.rawValue]
+            dropped.update(from: cls, count: b * h)
+            Dropout.draw(ws.head[Slot.clsMask.rawValue], rows: b, width: h, probability: settings.classifier,
+                         key: settings.key(step: step, site: encoder.dropoutSites + 1), applyTo: dropped)
+            first = UnsafePointer(dropped)
+        }
+        pooler.forward(p, first, rows: b, into: poolerSum, kernel: kernel)
+        pooled.update(from: poolerSum, count: b * h)
+        activation.apply(UnsafeMutableBufferPointer(start: pooled, count: b * h))
+        // classifier(dropout(activation(dense(x)))), BERT's pooler included.
+        var input = UnsafePointer(pooled)
         if let (settings, step) = dropout, settings.classifier > 0 {
             let dropped = ws.head[Slot.dropped.rawValue]
             dropped.update(from: pooled, count: b * h)
@@ -217,9 +264,14 @@ public final class TrainableSequenceClassifier {
         if dropped {
             RowGradients.multiply(dPooled, by: ws.head[Slot.classifierMask.rawValue], count: b * h)
         }
-        RowGradients.activation(.tanh, input: ws.head[Slot.poolerSum.rawValue], dPooled, count: b * h)
-        pooler.backward(p, dY: dPooled, x: ws.head[Slot.cls.rawValue], rows: b, dX: dCls, kernel: kernel)
-        // Only the [CLS] rows reach the classifier.
+        RowGradients.activation(activation, input: ws.head[Slot.poolerSum.rawValue], dPooled, count: b * h)
+        let droppedFirst = dropped && dropsFirstToken
+        pooler.backward(p, dY: dPooled, x: ws.head[(droppedFirst ? Slot.droppedCls : Slot.cls).rawValue], rows: b, dX: dCls,
+                        kernel: kernel)
+        if droppedFirst {
+            RowGradients.multiply(dCls, by: ws.head[Slot.clsMask.rawValue], count: b * h)
+        }
+        // Only the first tokens' rows reach the classifier.
         ws.dHidden.update(repeating: 0, count: n * h)
         for (s, start) in ws.starts.enumerated() {
             (ws.dHidden + start * h).update(from: dCls + s * h, count: h)

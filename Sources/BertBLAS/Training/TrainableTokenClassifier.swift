@@ -40,12 +40,14 @@ public final class TrainableTokenClassifier {
     ///   - initializerRange: the new classifier's standard deviation (`initializer_range`, 0.02).
     ///   - seed: the new classifier's seed.
     ///   - kernel: `.blas` (default) or `.naive`.
-    /// - Throws: `BertError.unsupported` for families other than BERT, `.missingTensor` naming
+    /// - Throws: `BertError.unsupported` naming config.json for another `model_type` (every
+    ///   family's classifier is one `classifier` Linear), `.missingTensor` naming
     ///   the classifier when `labels` is nil and it is absent, `.shape` (a stored classifier of
     ///   another size), `.config`, `.io`.
     public init(directory: URL, labels: Int? = nil, initializerRange: Float = 0.02, seed: UInt64 = 42,
                 kernel: Kernel = .blas) throws {
-        let (config, weights) = try TrainableEncoder.open(directory)
+        let (config, weights) = try TrainableEncoder.open(directory, task: .tokenClassification,
+                                                          families: Set(ModelFamily.allCases))
         let h = config.hiddenSize
         var builder = ParameterSet.Builder()
         encoder = try TrainableEncoder(weights, config: config, kernel: kernel, into: &builder)

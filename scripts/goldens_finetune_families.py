@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Goldens for fine-tuning the BERT families (issue 13): gradients from PyTorch autograd.
+
+Writes into Tests/Goldens/finetune/families/, for tiny random checkpoints of each family with a
+sequence-classification head and with a token-classification head (hidden 20, 4 heads of 5,
+intermediate 36, 2 layers, vocab 50, as scripts/goldens_finetune.py; seeded; dropout 0; eager
+attention), on the same batch as the BERT goldens (4 sequences of lengths 9/5/12/3):
+  <family>-<head>/config.json, model.safetensors   the checkpoint (save_pretrained)
+  <family>-<head>/gradients.safetensors            every parameter's gradient for the batch,
+                                                   under its checkpoint name (parameters without
+                                                   a gradient, i.e. a sinusoidal position table,
+                                                   are left out)
+  <family>-<head>/expected.json                    the batch (unpadded ids, type ids, labels),
+                                                   the loss, the logits
+
+    distilbert             DistilBertFor…: no token types; cls = first token → pre_classifier →
+                           ReLU → classifier
+    distilbert-sinusoidal  the same with sinusoidal_pos_embds (a fixed table, no gradient); cls only
+    roberta                RobertaFor… (layer_norm_eps 1e-5, pad 1): positions from
+                           padding_idx + 1; one sequence holds a padding id (position padding_idx,
+                           and nn.Embedding's padding_idx rows get no gradient); cls = first token
+                           → classifier.dense → tanh → classifier.out_proj
+    electra                ElectraFor… with embedding_size 13 ≠ hidden 20 (embeddings_project);
+                           cls = first token → classifier.dense → GELU → classifier.out_proj
+
+`type_ids` in expected.json is the BERT batch's (two pairs); families that read no type ids
+(DistilBERT, RoBERTa) get none from torch, and BertBLAS must ignore them as inference does.
+Heads: cls = single_label_classification with 3 labels (cross-entropy); ner = 5 labels per
+token, -100 on the first and last token and three others.
+
+Run (reference venv: torch, transformers 4.57.1):
+    .venv-goldens/bin/python scripts/goldens_finetune_families.py
+Deterministic: fixed seeds, one thread, no network.
+"""
+import json
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import goldens_finetune as base  # noqa: E402  (sets threads, determinism, the version check)
+
+import torch  # noqa: E402
+from safetensors.torch import save_file  # noqa: E402
+from transformers import (  # noqa: E402
+    DistilBertConfig, DistilBertForSequenceClassification, DistilBertForTokenClassification,
+    ElectraConfig, ElectraForSequenceClassification, ElectraForTokenClassification,
+    RobertaConfig, RobertaForSequenceClassification, RobertaForTokenClassification,
+)
+
+OUT = base.OUT / "families"
+SIZES = dict(hidden=20, layers=2, heads=4, inter=36)
+
+
+def distilbert(sinusoidal=False, **kw):
+    return DistilBertConfig(vocab_size=base.VOCAB, dim=SIZES["hidden"], n_layers=SIZES["layers"], n_heads=SIZES["heads"],
+                            hidden_dim=SIZES["inter"], max_position_embeddings=24, activation="gelu", dropout=0.0,
+                            attention_dropout=0.0, seq_classif_dropout=0.0, initializer_range=0.3, pad_token_id=0,
+                            sinusoidal_pos_embds=sinusoidal, **kw)
+
+
+def roberta(**kw):
+    # Positions 2 … 2 + 12 must fit: max_position_embeddings 26.
+    return RobertaConfig(vocab_size=base.VOCAB, hidden_size=SIZES["hidden"], num_hidden_layers=SIZES["layers"],
+                         num_attention_heads=SIZES["heads"], intermediate_size=SIZES["inter"], hidden_act="gelu",
+                         hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, max_position_embeddings=26,
+                         type_vocab_size=1, layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+                         initializer_range=0.3, **kw)
+
+
+def electra(**kw):
+    return ElectraConfig(vocab_size=base.VOCAB, embedding_size=13, hidden_size=SIZES["hidden"],
+                         num_hidden_layers=SIZES["layers"], num_attention_heads=SIZES["heads"],
+                         intermediate_size=SIZES["inter"], hidden_act="gelu", hidden_dropout_prob=0.0,
+                         attention_probs_dropout_prob=0.0, max_position_embeddings=24, type_vocab_size=2,
+                         layer_norm_eps=1e-12, pad_token_id=0, initializer_range=0.3, **kw)
+
+
+FAMILIES = {
+    "distilbert": (distilbert, DistilBertForSequenceClassification, DistilBertForTokenClassification, False),
+    "distilbert-sinusoidal": (lambda **kw: distilbert(sinusoidal=True, **kw), DistilBertForSequenceClassification, None, False),
+    "roberta": (roberta, RobertaForSequenceClassification, RobertaForTokenClassification, False),
+    "electra": (electra, ElectraForSequenceClassification, ElectraForTokenClassification, True),
+}
+
+
+def make_model(make_config, model_class, num_labels):
+    config = make_config(num_labels=num_labels)
+    config._attn_implementation = "eager"
+    torch.manual_seed(13)
+    model = model_class(config)
+    # Away from the default init (LayerNorm 1/0, biases 0), as goldens_finetune.make_model.
+    g = torch.Generator().manual_seed(1313)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if not p.requires_grad:
+                continue
+            if name.endswith("LayerNorm.weight") or name.endswith("layer_norm.weight"):
+                p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g))
+            elif name.endswith("bias"):
+                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+    model.train()  # dropout probabilities are 0: train mode is deterministic
+    return model
+
+
+def write_case(family, head):
+    make_config, cls_class, ner_class, reads_types = FAMILIES[family]
+    tokens = head == "ner"
+    num_labels = 5 if tokens else 3
+    name = f"{family}-{head}"
+    folder = OUT / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    model = make_model(make_config, ner_class if tokens else cls_class, num_labels)
+    model.save_pretrained(folder, safe_serialization=True)
+    ids, types, mask, labels = base.make_batch(num_labels, "token_classification" if tokens else "single_label_classification")
+    pad = model.config.pad_token_id
+    ids[mask == 0] = pad
+    if family == "roberta":
+        ids[3, 1] = pad  # a padding id inside a sequence: position padding_idx, no embedding gradient
+    inputs = dict(input_ids=ids, attention_mask=mask, labels=labels)
+    if reads_types:
+        inputs["token_type_ids"] = types
+    out = model(**inputs)
+    out.loss.backward()
+    grads = {n: p.grad.detach().clone().contiguous() for n, p in model.named_parameters() if p.grad is not None}
+    frozen = sorted(n for n, p in model.named_parameters() if p.grad is None)
+    save_file(grads, str(folder / "gradients.safetensors"))
+    expected = {
+        "family": family,
+        "head": head,
+        "ids": base.unpadded(ids, base.LENGTHS),
+        "type_ids": base.unpadded(types, base.LENGTHS),
+        "labels": base.unpadded(labels, base.LENGTHS) if tokens else labels.tolist(),
+        "loss": out.loss.item(),
+        "logits": [out.logits[b, :n].detach().tolist() for b, n in enumerate(base.LENGTHS)] if tokens
+                  else out.logits.detach().tolist(),
+        "gradients": len(grads),
+        "frozen": frozen,
+    }
+    (folder / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+    print(f"{name}: loss {out.loss.item():.6f}, {len(grads)} gradients, frozen {frozen}")
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    for family, (_, _, ner_class, _) in FAMILIES.items():
+        write_case(family, "cls")
+        if ner_class is not None:
+            write_case(family, "ner")
+
+
+if __name__ == "__main__":
+    main()

@@ -14,11 +14,15 @@ problem_type, no ignore_mismatched_sizes), eval mode, one text at a time; then
 
 Folders come from --folder (repeatable: DIR or TASK=DIR), and with --make DIR the script first
 makes one folder per task with `bert finetune` on --model (1 epoch on 64 synthetic texts: this
-proves the file format, not quality).
+proves the file format, not quality). With --make-families DIR it also fine-tunes (classification,
+the same synthetic texts) one tiny random checkpoint of each other family from
+Tests/Goldens/families/models (DistilBERT, RoBERTa, XLM-RoBERTa, ELECTRA; their own tokenizers:
+WordPiece, byte-level BPE, Unigram), so each `<Family>ForSequenceClassification` folder that
+`bert finetune` writes is checked the same way.
 
 Run (reference venv: torch, transformers 4.57.1):
     .venv-goldens/bin/python scripts/roundtrip_transformers.py --bert .build/release/bert \
-        --model .cache/models/all-MiniLM-L6-v2 --make /tmp/roundtrip
+        --model .cache/models/all-MiniLM-L6-v2 --make /tmp/roundtrip --make-families /tmp/roundtrip-families
 Exit status 1 when a check fails.
 """
 import argparse
@@ -66,6 +70,12 @@ def synthetic_data(task, path):
             f.write(" ".join(words) + "\t" + label + "\n")
 
 
+def finetune(bert, model, task, data, out):
+    subprocess.run([bert, "finetune", "--model", model, "--data", data, "--task", task, "--out", out,
+                    "--epochs", "1", "--batch-size", "16", "--max-length", "32", "--learning-rate", "1e-4"],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
 def make_folders(bert, model, work):
     os.makedirs(work, exist_ok=True)
     folders = []
@@ -73,16 +83,32 @@ def make_folders(bert, model, work):
         data = os.path.join(work, f"{task}.tsv")
         out = os.path.join(work, task)
         synthetic_data(task, data)
-        subprocess.run([bert, "finetune", "--model", model, "--data", data, "--task", task, "--out", out,
-                        "--epochs", "1", "--batch-size", "16", "--max-length", "32", "--learning-rate", "1e-4"],
-                       check=True, stdout=subprocess.DEVNULL)
+        finetune(bert, model, task, data, out)
         folders.append((task, out))
     return folders
 
 
-def bert_classify(bert, folder, raw):
+# Tiny random checkpoints without a sequence classifier (scripts/goldens_families.py): bert
+# finetune gives each a new head (the dense layer and the classifier).
+FAMILY_MODELS = ["distilbert-base", "roberta-mlm", "xlm-roberta-mlm", "electra-base"]
+
+
+def make_family_folders(bert, work):
+    os.makedirs(work, exist_ok=True)
+    models = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Goldens", "families", "models")
+    data = os.path.join(work, "classification.tsv")
+    synthetic_data("classification", data)
+    folders = []
+    for name in FAMILY_MODELS:
+        out = os.path.join(work, name)
+        finetune(bert, os.path.join(models, name), "classification", data, out)
+        folders.append(("classification", out))
+    return folders
+
+
+def bert_classify(bert, folder, raw, texts):
     args = [bert, "classify", "--model", folder, "--lines", "--format", "jsonl"] + (["--raw-scores"] if raw else []) + ["-"]
-    run = subprocess.run(args, input="\n".join(TEXTS) + "\n", capture_output=True, text=True, check=True)
+    run = subprocess.run(args, input="\n".join(texts) + "\n", capture_output=True, text=True, check=True)
     return [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
 
 
@@ -91,6 +117,8 @@ def main():
     p.add_argument("--bert", default=".build/release/bert")
     p.add_argument("--model", help="the checkpoint --make fine-tunes (e.g. all-MiniLM-L6-v2)")
     p.add_argument("--make", metavar="DIR", help="first make one folder per task in DIR with bert finetune")
+    p.add_argument("--make-families", metavar="DIR",
+                   help="first fine-tune one tiny checkpoint per family (DistilBERT, RoBERTa, XLM-R, ELECTRA) into DIR")
     p.add_argument("--folder", action="append", default=[], help="a fine-tuned folder, DIR or TASK=DIR (repeatable)")
     p.add_argument("--tolerance", type=float, default=1e-4)
     args = p.parse_args()
@@ -105,11 +133,13 @@ def main():
         if not args.model:
             p.error("--make needs --model")
         folders += make_folders(args.bert, args.model, args.make)
+    if args.make_families:
+        folders += make_family_folders(args.bert, args.make_families)
     for spec in args.folder:
         task, _, folder = spec.rpartition("=")
         folders.append((task or None, folder))
     if not folders:
-        p.error("give --make DIR --model DIR, or --folder DIR")
+        p.error("give --make DIR --model DIR, --make-families DIR, or --folder DIR")
 
     print(f"transformers {transformers.__version__}, torch {torch.__version__}")
     failed = False
@@ -129,10 +159,17 @@ def main():
         for kind in ("missing_keys", "unexpected_keys", "mismatched_keys", "error_msgs"):
             if info.get(kind):
                 problems.append(f"{kind}: {info[kind]}")
+        # The texts that fit the position table in one window (the tiny family checkpoints hold
+        # 62-64 positions; a longer text would be split into windows by bert classify).
+        positions = config.max_position_embeddings - (config.pad_token_id + 1 if config.model_type in ("roberta", "xlm-roberta") else 0)
+        texts = [t for t in TEXTS if len(tokenizer(t).input_ids) <= positions]
+        if not texts:
+            problems.append("no text fits the position table")
+            texts = TEXTS[:1]
         with torch.no_grad():
-            hf = [model(**tokenizer(t, return_tensors="pt")).logits[0].tolist() for t in TEXTS]
-        raw = bert_classify(args.bert, folder, raw=True)
-        scored = bert_classify(args.bert, folder, raw=False)
+            hf = [model(**tokenizer(t, return_tensors="pt")).logits[0].tolist() for t in texts]
+        raw = bert_classify(args.bert, folder, True, texts)
+        scored = bert_classify(args.bert, folder, False, texts)
         logit_diff = max(abs(h[k] - r["scores"][labels[k]]) for h, r in zip(hf, raw) for k in range(len(labels)))
 
         def function(z):
@@ -151,7 +188,7 @@ def main():
             problems.append(f"scores differ by {score_diff:.3g}")
         status = "ok" if not problems else "FAIL: " + "; ".join(problems)
         print(f"{folder}: {type(model).__name__}, problem_type {config.problem_type}, num_labels {config.num_labels} "
-              f"({', '.join(labels)}); {len(TEXTS)} texts: max |logit diff| {logit_diff:.3g}, "
+              f"({', '.join(labels)}); {len(texts)} texts: max |logit diff| {logit_diff:.3g}, "
               f"max |score diff| {score_diff:.3g}  {status}")
         failed |= bool(problems)
     return 1 if failed else 0

@@ -14,8 +14,10 @@ import Foundation
 /// tokenizer files    copied from the source folder
 /// ```
 public enum FineTunedFolder {
-    /// The tokenizer files copied when present.
-    static let tokenizerFiles = ["tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"]
+    /// The tokenizer files copied when present (WordPiece's vocab.txt, byte-level BPE's vocab.json
+    /// and merges.txt, SentencePiece models, besides tokenizer.json).
+    static let tokenizerFiles = ["tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json",
+                                 "vocab.json", "merges.txt", "sentencepiece.bpe.model", "spm.model"]
 
     /// - Parameters:
     ///   - directory: the folder to write (created if needed).
@@ -72,7 +74,9 @@ public enum FineTunedFolder {
             try SafetensorsF32.encode(tensors, metadata: ["format": "pt", "writer": writer])
                 .write(to: directory.appendingPathComponent("model.safetensors"), options: .atomic)
             for file in tokenizerFiles {
-                let from = source.appendingPathComponent(file), to = directory.appendingPathComponent(file)
+                // The file a link points to (a HF cache snapshot links each file to a blob by a
+                // relative path, which would dangle in the new folder).
+                let from = source.appendingPathComponent(file).resolvingSymlinksInPath(), to = directory.appendingPathComponent(file)
                 guard FileManager.default.fileExists(atPath: from.path) else { continue }
                 if from.standardizedFileURL == to.standardizedFileURL { continue }
                 try? FileManager.default.removeItem(at: to)

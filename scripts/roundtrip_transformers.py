@@ -12,6 +12,10 @@ problem_type, no ignore_mismatched_sizes), eval mode, one text at a time; then
   - the pipeline's score function (softmax / sigmoid / none: transformers' text-classification
     postprocess for the problem type) on transformers' logits equals `bert classify`'s scores.
 
+A `ner` folder (TASK=DIR, or made by --make / --make-families from synthetic CoNLL sentences) is
+checked with AutoModelForTokenClassification instead: every tensor loads, and `bert ner
+--aggregation none` gives each token transformers' argmax label and its softmax score.
+
 Folders come from --folder (repeatable: DIR or TASK=DIR), and with --make DIR the script first
 makes one folder per task with `bert finetune` on --model (1 epoch on 64 synthetic texts: this
 proves the file format, not quality). With --make-families DIR it also fine-tunes (classification,
@@ -70,6 +74,19 @@ def synthetic_data(task, path):
             f.write(" ".join(words) + "\t" + label + "\n")
 
 
+def synthetic_tags(path):
+    """64 sentences of 4 words in CoNLL form (word<TAB>tag): city words B-LOC, the others O."""
+    cities = ["paris", "london", "berlin", "tokyo"]
+    others = ["play", "playing", "played", "run", "the", "river", "walked", "read"]
+    rng = random.Random(11)
+    with open(path, "w") as f:
+        for _ in range(64):
+            for _ in range(4):
+                word = rng.choice(cities + others)
+                f.write(f"{word}\t{'B-LOC' if word in cities else 'O'}\n")
+            f.write("\n")
+
+
 def finetune(bert, model, task, data, out):
     subprocess.run([bert, "finetune", "--model", model, "--data", data, "--task", task, "--out", out,
                     "--epochs", "1", "--batch-size", "16", "--max-length", "32", "--learning-rate", "1e-4"],
@@ -85,7 +102,16 @@ def make_folders(bert, model, work):
         synthetic_data(task, data)
         finetune(bert, model, task, data, out)
         folders.append((task, out))
+    folders.append(make_ner_folder(bert, model, work, "ner"))
     return folders
+
+
+def make_ner_folder(bert, model, work, name):
+    data = os.path.join(work, "ner.txt")
+    synthetic_tags(data)
+    out = os.path.join(work, name)
+    finetune(bert, model, "ner", data, out)
+    return ("ner", out)
 
 
 # Tiny random checkpoints without a sequence classifier (scripts/goldens_families.py): bert
@@ -103,7 +129,49 @@ def make_family_folders(bert, work):
         out = os.path.join(work, name)
         finetune(bert, os.path.join(models, name), "classification", data, out)
         folders.append(("classification", out))
+        folders.append(make_ner_folder(bert, os.path.join(models, name), work, name + "-ner"))
     return folders
+
+
+def fitting_texts(config, tokenizer):
+    """The texts that fit the position table in one window (the tiny family checkpoints hold
+    62-64 positions; a longer text would be split into windows by bert)."""
+    positions = config.max_position_embeddings - (config.pad_token_id + 1 if config.model_type in ("roberta", "xlm-roberta") else 0)
+    return [t for t in TEXTS if len(tokenizer(t).input_ids) <= positions]
+
+
+def check_token_folder(bert, folder, tolerance):
+    """A `--task ner` folder: AutoModelForTokenClassification loads every tensor, and `bert ner
+    --aggregation none` (every label kept) gives each token transformers' argmax label and its
+    softmax score. Returns (problems, texts, max score diff)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
+
+    config = AutoConfig.from_pretrained(folder)
+    model, info = AutoModelForTokenClassification.from_pretrained(folder, output_loading_info=True)
+    model.eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    problems = [f"{kind}: {info[kind]}" for kind in ("missing_keys", "unexpected_keys", "mismatched_keys", "error_msgs")
+                if info.get(kind)]
+    texts = fitting_texts(config, tokenizer)
+    run = subprocess.run([bert, "ner", "--model", folder, "--aggregation", "none", "--ignore-labels", ""],
+                         input="\n".join(texts) + "\n", capture_output=True, text=True, check=True)
+    records = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    score_diff, tokens = 0.0, 0
+    for text, entities in zip(texts, records):
+        with torch.no_grad():
+            probs = model(**tokenizer(text, return_tensors="pt")).logits[0].softmax(-1)
+        for e in entities:
+            best = int(probs[e["index"]].argmax())
+            if config.id2label[best] != e["entity"]:
+                problems.append(f"{text!r} token {e['index']}: bert {e['entity']}, transformers {config.id2label[best]}")
+            score_diff = max(score_diff, abs(float(probs[e["index"], best]) - e["score"]))
+            tokens += 1
+    if len(records) != len(texts) or tokens == 0:
+        problems.append(f"{len(records)} records, {tokens} tokens for {len(texts)} texts")
+    if score_diff > tolerance:
+        problems.append(f"scores differ by {score_diff:.3g}")
+    return problems, f"{type(model).__name__}, {len(config.id2label)} labels; {len(texts)} texts, {tokens} tokens: max |score diff| {score_diff:.3g}"
 
 
 def bert_classify(bert, folder, raw, texts):
@@ -144,6 +212,11 @@ def main():
     print(f"transformers {transformers.__version__}, torch {torch.__version__}")
     failed = False
     for task, folder in folders:
+        if task == "ner":
+            problems, summary = check_token_folder(args.bert, folder, args.tolerance)
+            print(f"{folder}: {summary}  {'ok' if not problems else 'FAIL: ' + '; '.join(problems)}")
+            failed |= bool(problems)
+            continue
         config = AutoConfig.from_pretrained(folder)
         model, info = AutoModelForSequenceClassification.from_pretrained(folder, output_loading_info=True)
         model.eval()
@@ -159,10 +232,7 @@ def main():
         for kind in ("missing_keys", "unexpected_keys", "mismatched_keys", "error_msgs"):
             if info.get(kind):
                 problems.append(f"{kind}: {info[kind]}")
-        # The texts that fit the position table in one window (the tiny family checkpoints hold
-        # 62-64 positions; a longer text would be split into windows by bert classify).
-        positions = config.max_position_embeddings - (config.pad_token_id + 1 if config.model_type in ("roberta", "xlm-roberta") else 0)
-        texts = [t for t in TEXTS if len(tokenizer(t).input_ids) <= positions]
+        texts = fitting_texts(config, tokenizer)
         if not texts:
             problems.append("no text fits the position table")
             texts = TEXTS[:1]

@@ -41,7 +41,9 @@ public struct Dropout: Sendable, Equatable {
 
     /// The probabilities a checkpoint's `config.json` trains with: `hidden_dropout_prob`,
     /// `attention_probs_dropout_prob` (transformers' defaults 0.1 when absent) and
-    /// `classifier_dropout` (`hidden_dropout_prob` when absent or null).
+    /// `classifier_dropout` (`hidden_dropout_prob` when absent or null); for DistilBERT
+    /// (`model_type` distilbert) `dropout`, `attention_dropout` and `seq_classif_dropout`
+    /// (0.1, 0.1, 0.2 when absent).
     ///
     /// - Throws: `BertError.io` / `.config` naming the file when it cannot be read or parsed,
     ///   `.invalidInput` for a probability outside [0, 1).
@@ -55,6 +57,12 @@ public struct Dropout: Sendable, Equatable {
             throw BertError(.config, "\(url.path): not a JSON object")
         }
         func probability(_ key: String) -> Float? { (object[key] as? NSNumber).map { $0.floatValue } }
+        if object["model_type"] as? String == ModelFamily.distilbert.rawValue {
+            // DistilBertConfig: `dropout`, `attention_dropout`, `seq_classif_dropout` (0.1, 0.1, 0.2).
+            try self.init(hidden: probability("dropout") ?? 0.1, attention: probability("attention_dropout") ?? 0.1,
+                          classifier: probability("seq_classif_dropout") ?? 0.2, seed: seed)
+            return
+        }
         let hidden = probability("hidden_dropout_prob") ?? 0.1
         try self.init(hidden: hidden, attention: probability("attention_probs_dropout_prob") ?? 0.1,
                       classifier: probability("classifier_dropout") ?? hidden, seed: seed)

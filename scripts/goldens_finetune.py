@@ -40,6 +40,10 @@ seeded; dropout 0; eager attention), one per loss:
   nsp/                                    a tiny BertForNextSentencePrediction (pooler + tanh,
                                           cls.seq_relationship [2, H]): a label per sequence (0
                                           IsNext, 1 NotNext), cross-entropy; logits and gradients
+  pretraining-model/                      a tiny random BertForPreTraining with a tokenizer (the
+                                          vocab of Tests/Goldens/heads/models/mlm, 1,805 tokens;
+                                          hidden 32, 2 layers, 128 positions, default init) for
+                                          the `bert pretrain` tests with NSP pairs; no gradients
   pretraining/                            a tiny BertForPreTraining (MLM head tied + NSP head): the
                                           mlm batch's masks plus NSP labels; the loss is the sum
                                           MLM + NSP as BertForPreTraining's; both losses, the masked
@@ -49,7 +53,7 @@ The batch is 4 sequences of different lengths (some with type-1 segments), padde
 attention mask as HF does; the goldens hold the real tokens only.
 
 Run (reference venv: torch, transformers 4.57.1):
-    .venv-goldens/bin/python scripts/goldens_finetune.py
+    .venv-goldens/bin/python scripts/goldens_finetune.py [NAME ...]   (default: every golden)
 Deterministic: fixed seeds, one thread, no network.
 """
 import json
@@ -348,16 +352,38 @@ def write_pretraining():
     print(f"pretraining: loss {out.loss.item():.6f} (MLM {mlm_loss:.6f} + NSP {nsp_loss:.6f}), {len(grads)} gradients")
 
 
+def write_pretraining_model():
+    folder = new_folder("pretraining-model")
+    tokenizer = ROOT / "Tests" / "Goldens" / "heads" / "models" / "mlm"
+    vocab = (tokenizer / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=64, max_position_embeddings=128, type_vocab_size=2, pad_token_id=0)
+    torch.manual_seed(29)
+    model = BertForPreTraining(config)
+    model.save_pretrained(folder, safe_serialization=True)
+    for name in ["vocab.txt", "tokenizer.json", "tokenizer_config.json"]:
+        shutil.copy(tokenizer / name, folder / name)
+    print(f"pretraining-model: vocab {len(vocab)}, {sum(p.numel() for p in model.parameters())} parameters")
+
+
+WRITERS = {
+    "mlm": write_mlm,
+    "cls-single": lambda: write_case("cls-single", 3, "single_label_classification"),
+    "cls-multilabel": lambda: write_case("cls-multilabel", 3, "multi_label_classification"),
+    "regression": lambda: write_case("regression", 1, "regression"),
+    "token-cls": lambda: write_case("token-cls", 5, "token_classification"),
+    "qa": write_qa,
+    "nsp": write_nsp,
+    "pretraining": write_pretraining,
+    "pretraining-model": write_pretraining_model,
+}
+
+
 def main():
+    import sys
     OUT.mkdir(parents=True, exist_ok=True)
-    write_mlm()
-    write_case("cls-single", 3, "single_label_classification")
-    write_case("cls-multilabel", 3, "multi_label_classification")
-    write_case("regression", 1, "regression")
-    write_case("token-cls", 5, "token_classification")
-    write_qa()
-    write_nsp()
-    write_pretraining()
+    for name in sys.argv[1:] or WRITERS:
+        WRITERS[name]()
 
 
 if __name__ == "__main__":

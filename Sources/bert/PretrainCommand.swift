@@ -2,12 +2,13 @@ import ArgumentParser
 import BertBLAS
 import Foundation
 
-/// `bert pretrain`: continued masked-LM pre-training of a BERT checkpoint on a text corpus,
-/// writing a HuggingFace `BertForMaskedLM` folder.
+/// `bert pretrain`: continued masked-LM pre-training of a BERT checkpoint on a text corpus (and
+/// next-sentence prediction for a checkpoint with an NSP head), writing a HuggingFace
+/// `BertForMaskedLM` (`BertForPreTraining`) folder.
 struct PretrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pretrain",
-        abstract: "Continue masked-LM pre-training of a BERT checkpoint on a text corpus (AdamW, held-out MLM loss and perplexity).",
+        abstract: "Continue masked-LM (and next-sentence) pre-training of a BERT checkpoint on a text corpus (AdamW, held-out MLM loss and perplexity).",
         discussion: """
             --model must have a masked-LM head (cls.predictions: BertForMaskedLM or \
             BertForPreTraining); its decoder stays tied to the word embeddings. Every line of \
@@ -23,9 +24,21 @@ struct PretrainCommand: ParsableCommand {
             LayerNorm), linear warm-up over the first 6% of steps then linear decay, gradient \
             clipping at norm 1. Batches are packed without padding.
 
+            Next-sentence pairs: when --model also has a next-sentence head \
+            (cls.seq_relationship: BertForPreTraining), it is trained too, unless --mlm-only. \
+            --corpus is then read as google-research/bert's create_pretraining_data.py reads it: \
+            one sentence per line, a blank line between documents. A seeded --validation-split of \
+            the documents is held out (at least 2); [CLS] A [SEP] B [SEP] pairs of up to \
+            --max-length tokens are made as create_pretraining_data.py does (B the text that \
+            follows, IsNext, or from another document, NotNext, half each; short_seq_prob 0.1; \
+            the longer side truncated from either end) and masked as above: the held-out pairs \
+            once, the training pairs afresh every epoch. The loss is MLM + NSP (BertForPreTraining); \
+            the held-out MLM loss and the next-sentence loss and accuracy are reported.
+
             --out becomes a HuggingFace folder (BertForMaskedLM: config.json, model.safetensors \
             without the tied decoder, tokenizer files) for 'bert fill-mask', 'bert mlm-score' and \
-            transformers' AutoModelForMaskedLM.
+            transformers' AutoModelForMaskedLM; trained with next-sentence pairs, a \
+            BertForPreTraining folder (pooler and cls.seq_relationship kept) that 'bert nsp' reads too.
             """)
 
     @OptionGroup var model: ModelOptions
@@ -61,8 +74,11 @@ struct PretrainCommand: ParsableCommand {
     @Flag(name: .long, help: "Whole-word masking: select words (a token and its ## pieces), as DataCollatorForWholeWordMask. Default: off.")
     var wholeWord = false
 
-    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Use only the first n sequences of the corpus (a subset). Default: all.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Use only the first n sequences of the corpus (a subset; with next-sentence pairs, the first n training pairs of each epoch). Default: all.", valueName: "n"))
     var maxSequences: Int?
+
+    @Flag(name: .long, help: "Train the masked LM only, even when --model has a next-sentence head (the output is then a BertForMaskedLM). Default: off.")
+    var mlmOnly = false
 
     @Flag(name: .long, help: "Print the training report as JSON. Default: off (text).")
     var json = false
@@ -98,10 +114,12 @@ struct PretrainCommand: ParsableCommand {
         options.seed = seed
         options.policy = wholeWord ? .wholeWordCollator(probability: probability) : .languageModeling(probability: probability)
         options.maxSequences = maxSequences
+        options.nextSentence = mlmOnly ? false : nil
         let bar = ProgressBar(unit: "steps")
         let result = try MaskedLMPretrainer.train(directory: model.url, texts: lines.map(\.text), options: options,
                                                   kernel: kernel.kernel) { p in
-            bar.label = String(format: "epoch %d  loss %.4f  %.0f tokens/s ", p.epoch, p.loss, p.tokensPerSecond)
+            let next = p.nextSentenceLoss.map { String(format: "  NSP %.4f", $0) } ?? ""
+            bar.label = String(format: "epoch %d  loss %.4f", p.epoch, p.loss) + next + String(format: "  %.0f tokens/s ", p.tokensPerSecond)
             bar.update(p.step, p.totalSteps)
         }
         bar.finish()
@@ -109,19 +127,35 @@ struct PretrainCommand: ParsableCommand {
         if json {
             JSONLines.write(Summary(out: out, corpus: corpus, trainSequences: result.trainSequences,
                                     validationSequences: result.validationSequences, trainTokens: result.trainTokens,
+                                    nextSentence: result.nextSentence, trainDocuments: result.trainDocuments,
+                                    validationDocuments: result.validationDocuments,
                                     initial: result.initial, epochs: result.epochs))
         } else {
-            var text = "corpus      \(corpus): \(lines.count) lines, \(result.trainSequences + result.validationSequences) sequences of up to \(maxLength) tokens\n"
-            text += "split       \(result.trainSequences) train (\(result.trainTokens) tokens) / \(result.validationSequences) held out (seed \(seed))\n"
+            var text: String
+            if let trainDocuments = result.trainDocuments, let validationDocuments = result.validationDocuments {
+                text = "corpus      \(corpus): \(lines.count) lines, \(trainDocuments + validationDocuments) documents; next-sentence pairs of up to \(maxLength) tokens\n"
+                text += "split       \(trainDocuments) documents train (\(result.trainSequences) pairs, \(result.trainTokens) tokens in epoch 1) / \(validationDocuments) held out (\(result.validationSequences) pairs; seed \(seed))\n"
+            } else {
+                text = "corpus      \(corpus): \(lines.count) lines, \(result.trainSequences + result.validationSequences) sequences of up to \(maxLength) tokens\n"
+                text += "split       \(result.trainSequences) train (\(result.trainTokens) tokens) / \(result.validationSequences) held out (seed \(seed))\n"
+            }
+            func nextSentence(_ v: MaskedLMPretrainer.Evaluation) -> String {
+                guard let loss = v.nextSentenceLoss, let accuracy = v.nextSentenceAccuracy else { return "" }
+                return String(format: "   NSP loss %.4f   accuracy %.2f%%", loss, 100 * accuracy)
+            }
             if let v = result.initial {
-                text += String(format: "before      held-out MLM loss %.4f   perplexity %.2f   (%d masked tokens)\n", v.loss, v.perplexity, v.maskedTokens)
+                text += String(format: "before      held-out MLM loss %.4f   perplexity %.2f   (%d masked tokens)", v.loss, v.perplexity, v.maskedTokens)
+                text += nextSentence(v) + "\n"
             }
             for e in result.epochs {
                 text += String(format: "epoch %-5d train loss %.4f", e.epoch, e.trainLoss)
-                if let v = e.validation { text += String(format: "   held-out MLM loss %.4f   perplexity %.2f", v.loss, v.perplexity) }
+                if let n = e.trainNextSentenceLoss { text += String(format: " (NSP %.4f)", n) }
+                if let v = e.validation {
+                    text += String(format: "   held-out MLM loss %.4f   perplexity %.2f", v.loss, v.perplexity) + nextSentence(v)
+                }
                 text += String(format: "   %.1f s, %.0f tokens/s\n", e.seconds, e.tokensPerSecond)
             }
-            text += "model       \(out) (BertForMaskedLM)\n"
+            text += "model       \(out) (\(result.nextSentence ? "BertForPreTraining" : "BertForMaskedLM"))\n"
             Output.write(text)
         }
         try report.finish()
@@ -136,12 +170,16 @@ extension PretrainCommand {
         var trainSequences: Int
         var validationSequences: Int
         var trainTokens: Int
+        var nextSentence: Bool
+        var trainDocuments: Int?
+        var validationDocuments: Int?
         var initial: MaskedLMPretrainer.Evaluation?
         var epochs: [MaskedLMPretrainer.Epoch]
 
         enum CodingKeys: String, CodingKey {
             case out, corpus, initial, epochs
             case trainSequences = "train_sequences", validationSequences = "validation_sequences", trainTokens = "train_tokens"
+            case nextSentence = "next_sentence", trainDocuments = "train_documents", validationDocuments = "validation_documents"
         }
     }
 }

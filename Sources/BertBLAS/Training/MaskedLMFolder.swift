@@ -1,9 +1,11 @@
 import Foundation
 
 /// Writes a pre-trained masked language model as a HuggingFace `BertForMaskedLM` folder that
-/// `bert fill-mask`, `bert mlm-score` and transformers' `AutoModelForMaskedLM` load:
+/// `bert fill-mask`, `bert mlm-score` and transformers' `AutoModelForMaskedLM` load, or, for a
+/// model trained with its next-sentence head, a `BertForPreTraining` folder (pooler and
+/// `cls.seq_relationship` too) that `bert nsp` reads as well:
 /// ```
-/// config.json        the source config with architectures [BertForMaskedLM]
+/// config.json        the source config with architectures [BertForMaskedLM] (BertForPreTraining)
 /// model.safetensors  every parameter, F32, under BertForMaskedLM's names; a tied decoder is
 ///                    not stored (it is the word embeddings, as save_pretrained does)
 /// tokenizer files    copied from the source folder
@@ -17,7 +19,7 @@ public enum MaskedLMFolder {
     public static func write(_ directory: URL, model: TrainableMaskedLM, source: URL) throws {
         try FineTunedFolder.writeFolder(directory, parameters: model.parameters, source: source, writer: "BertBLAS pretrain",
                                         what: "pre-trained model") { config in
-            config["architectures"] = ["BertForMaskedLM"]
+            config["architectures"] = [model.hasNextSentenceHead ? "BertForPreTraining" : "BertForMaskedLM"]
         }
     }
 }

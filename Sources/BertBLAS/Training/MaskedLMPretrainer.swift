@@ -10,6 +10,15 @@ import Foundation
 /// sequences are shuffled and re-masked every epoch (`MLMMasker`: 15%, 80/10/10, optional whole
 /// words, as `DataCollatorForLanguageModeling`), and trained with AdamW (no decay on biases and
 /// LayerNorm), linear warm-up and decay, and clipping.
+///
+/// A checkpoint with a next-sentence head (`cls.seq_relationship`, `BertForPreTraining`) trains
+/// it too (`Options.nextSentence`): the corpus is read in google-research/bert's format (one
+/// sentence per line, a blank line between documents), a seeded fraction of the documents is
+/// held out, and `NSPExampleBuilder` makes `[CLS] A [SEP] B [SEP]` pairs (`create_pretraining_data.py`:
+/// IsNext / NotNext, short_seq_prob, truncation from either end) masked with the same policy:
+/// the held-out pairs once from the seed, the training pairs afresh every epoch (one dupe-factor
+/// pass each). The loss is MLM + NSP, as `BertForPreTraining`'s; the held-out MLM loss and NSP
+/// loss and accuracy are reported.
 public enum MaskedLMPretrainer {
     public struct Options: Sendable {
         public var epochs = 1
@@ -24,8 +33,15 @@ public enum MaskedLMPretrainer {
         public var weightDecay: Float = 0.01
         public var warmupRatio = 0.06
         public var maxGradNorm: Float = 1
-        /// Use only the first this many sequences of the corpus (nil: all).
+        /// Use only the first this many sequences of the corpus (nil: all); with next-sentence
+        /// pairs, the first this many training pairs of each epoch.
         public var maxSequences: Int?
+        /// Next-sentence pairs: nil (default) trains them when the checkpoint has a next-sentence
+        /// head (`cls.seq_relationship`), true requires one, false trains the masked LM only.
+        public var nextSentence: Bool?
+        /// With next-sentence pairs, the probability of a shorter target length (google's
+        /// `short_seq_prob`, 0.1).
+        public var shortSequenceProbability = 0.1
 
         public init() {}
     }
@@ -37,6 +53,8 @@ public enum MaskedLMPretrainer {
         public var totalSteps: Int
         /// Mean masked-LM loss of the epoch so far.
         public var loss: Double
+        /// Mean next-sentence loss of the epoch so far (nil without next-sentence pairs).
+        public var nextSentenceLoss: Double?
         public var tokensPerSecond: Double
     }
 
@@ -47,10 +65,16 @@ public enum MaskedLMPretrainer {
         /// exp(loss).
         public var perplexity: Double
         public var maskedTokens: Int
+        /// With next-sentence pairs: their mean cross-entropy, the share whose argmax is the
+        /// label, and their number.
+        public var nextSentenceLoss: Double?
+        public var nextSentenceAccuracy: Double?
+        public var pairs: Int?
 
         enum CodingKeys: String, CodingKey {
-            case loss, perplexity
+            case loss, perplexity, pairs
             case maskedTokens = "masked_tokens"
+            case nextSentenceLoss = "next_sentence_loss", nextSentenceAccuracy = "next_sentence_accuracy"
         }
     }
 
@@ -58,6 +82,8 @@ public enum MaskedLMPretrainer {
         public var epoch: Int
         /// Mean masked-LM loss over the epoch's masked positions.
         public var trainLoss: Double
+        /// Mean next-sentence loss over the epoch's pairs (nil without next-sentence pairs).
+        public var trainNextSentenceLoss: Double?
         public var seconds: Double
         /// Training tokens (every token of the sequences) per second.
         public var tokensPerSecond: Double
@@ -66,6 +92,7 @@ public enum MaskedLMPretrainer {
         enum CodingKeys: String, CodingKey {
             case epoch, seconds, validation
             case trainLoss = "train_loss", tokensPerSecond = "tokens_per_second"
+            case trainNextSentenceLoss = "train_next_sentence_loss"
         }
     }
 
@@ -74,10 +101,61 @@ public enum MaskedLMPretrainer {
         /// The held-out figures before the first step (nil without a held-out split).
         public var initial: Evaluation?
         public var epochs: [Epoch]
+        /// Training sequences (with next-sentence pairs: the first epoch's pairs).
         public var trainSequences: Int
         public var validationSequences: Int
         /// Tokens of the training sequences, special tokens included.
         public var trainTokens: Int
+        /// Whether next-sentence pairs were trained (the model keeps its next-sentence head).
+        public var nextSentence: Bool
+        /// With next-sentence pairs: the documents of the training and held-out splits.
+        public var trainDocuments: Int?
+        public var validationDocuments: Int?
+    }
+
+    /// One training or held-out example: masked ids, labels, and with next-sentence pairs the
+    /// token types and the pair's label.
+    struct Example {
+        var ids: [Int32]
+        var typeIds: [Int32]?
+        var labels: [Int32]
+        var nextSentence: Int?
+
+        init(_ masked: MaskedSequence) {
+            ids = masked.inputIds
+            labels = masked.labels
+        }
+
+        init(_ pair: PretrainingExample) {
+            ids = pair.inputIds
+            typeIds = pair.tokenTypeIds
+            labels = pair.labels
+            nextSentence = Int(pair.nextSentenceLabel)
+        }
+    }
+
+    /// The examples of the held-out split and of every epoch, in training order.
+    private struct TrainingData {
+        var heldOut: [Example]
+        /// Epoch e's examples (1-based), made when asked, in training order.
+        var epoch: (Int) throws -> [Example]
+        var totalSteps: Int
+        var trainSequences: Int, validationSequences: Int, trainTokens: Int
+        var documents: (train: Int, validation: Int)?
+    }
+
+    /// Whether the checkpoint in `directory` trains next-sentence pairs under `requested`.
+    ///
+    /// - Throws: `BertError.missingTensor` when `requested` is true and the checkpoint has no
+    ///   `cls.seq_relationship`; the errors of opening it.
+    static func trainsNextSentence(_ directory: URL, requested: Bool?) throws -> Bool {
+        if requested == false { return false }
+        let (config, weights) = try TrainableEncoder.open(directory)
+        let present = config.tensorNames.heads.seqRelationship.map { weights.contains($0.weight) } ?? false
+        if requested == true && !present {
+            throw BertError(.missingTensor, "\(weights.url.path): nextSentence needs a next-sentence head (cls.seq_relationship, as in BertForPreTraining), which this checkpoint lacks")
+        }
+        return present
     }
 
     /// Cuts `texts` into training sequences: each text tokenized without special tokens, all
@@ -126,9 +204,76 @@ public enum MaskedLMPretrainer {
             throw BertError(.invalidInput, "validationSplit must be in [0, 1), got \(options.validationSplit)")
         }
         if let m = options.maxSequences, m < 1 { throw BertError(.invalidInput, "maxSequences must be at least 1, got \(m)") }
+        guard (0...1).contains(options.shortSequenceProbability) else {
+            throw BertError(.invalidInput, "shortSequenceProbability must be in [0, 1], got \(options.shortSequenceProbability)")
+        }
         let tokenizer = try BertTokenizer(directory: directory)
-        let model = try TrainableMaskedLM(directory: directory, kernel: kernel)
+        let nextSentence = try trainsNextSentence(directory, requested: options.nextSentence)
+        let model = try TrainableMaskedLM(directory: directory, kernel: kernel, nextSentence: nextSentence)
         let maxLength = min(options.maxLength, model.config.maxSequenceLength)
+        let data = nextSentence
+            ? try pairs(texts, tokenizer: tokenizer, maxLength: maxLength, options: options)
+            : try groupedSequences(texts, tokenizer: tokenizer, maxLength: maxLength, options: options)
+
+        let ws = try model.makeWorkspace(maxBatch: options.batchSize, maxLength: maxLength)
+        let optimizer = AdamW(for: model.parameters, weightDecay: options.weightDecay)
+        let totalSteps = data.totalSteps
+        let schedule = LinearSchedule(peak: options.learningRate, warmupRatio: options.warmupRatio, totalSteps: totalSteps)
+        let initial = data.heldOut.isEmpty ? nil : try evaluate(model, data.heldOut, workspace: ws)
+        var epochs: [Epoch] = []
+        var step = 0
+        for epoch in 1...options.epochs {
+            let examples = try data.epoch(epoch)
+            let start = ContinuousClock.now
+            var lossSum = 0.0, masked = 0, tokens = 0, nextSum = 0.0, pairs = 0
+            for batchStart in stride(from: 0, to: examples.count, by: options.batchSize) {
+                let batch = examples[batchStart..<min(batchStart + options.batchSize, examples.count)]
+                model.parameters.zeroGradients()
+                let loss = try model.lossAndGradients(ids: batch.map(\.ids), typeIds: typeIds(batch), labels: batch.map(\.labels),
+                                                      nextSentenceLabels: nextSentenceLabels(batch), workspace: ws)
+                if loss.maskedTokens > 0 || loss.nextSentence != nil {
+                    AdamW.clipGradients(model.parameters, maxNorm: options.maxGradNorm)
+                    try optimizer.update(model.parameters, learningRate: schedule.learningRate(step: step))
+                }
+                step += 1
+                lossSum += Double(loss.mean) * Double(loss.maskedTokens)
+                masked += loss.maskedTokens
+                if let next = loss.nextSentence {
+                    nextSum += Double(next.mean) * Double(next.sequences)
+                    pairs += next.sequences
+                }
+                tokens += batch.reduce(0) { $0 + $1.ids.count }
+                let seconds = max(SequenceFineTuner.seconds(ContinuousClock.now - start), 1e-9)
+                progress(Progress(epoch: epoch, step: step, totalSteps: totalSteps, loss: lossSum / Double(max(masked, 1)),
+                                  nextSentenceLoss: pairs > 0 ? nextSum / Double(pairs) : nil,
+                                  tokensPerSecond: Double(tokens) / seconds))
+            }
+            let seconds = SequenceFineTuner.seconds(ContinuousClock.now - start)
+            epochs.append(Epoch(epoch: epoch, trainLoss: lossSum / Double(max(masked, 1)),
+                                trainNextSentenceLoss: pairs > 0 ? nextSum / Double(pairs) : nil, seconds: seconds,
+                                tokensPerSecond: Double(tokens) / max(seconds, 1e-9),
+                                validation: data.heldOut.isEmpty ? nil : try evaluate(model, data.heldOut, workspace: ws)))
+        }
+        return Result(model: model, initial: initial, epochs: epochs, trainSequences: data.trainSequences,
+                      validationSequences: data.validationSequences, trainTokens: data.trainTokens, nextSentence: nextSentence,
+                      trainDocuments: data.documents?.train, validationDocuments: data.documents?.validation)
+    }
+
+    /// The token types of a batch: nil when no example has any (grouped sequences).
+    private static func typeIds(_ batch: ArraySlice<Example>) -> [[Int32]]? {
+        guard batch.contains(where: { $0.typeIds != nil }) else { return nil }
+        return batch.map { $0.typeIds ?? [Int32](repeating: 0, count: $0.ids.count) }
+    }
+
+    /// The next-sentence labels of a batch of pairs, nil for grouped sequences.
+    private static func nextSentenceLabels(_ batch: ArraySlice<Example>) -> [Int]? {
+        let labels = batch.compactMap(\.nextSentence)
+        return labels.count == batch.count ? labels : nil
+    }
+
+    /// The masked-LM data: grouped sequences, a seeded held-out split masked once, and the
+    /// training split shuffled and re-masked every epoch.
+    private static func groupedSequences(_ texts: [String], tokenizer: BertTokenizer, maxLength: Int, options: Options) throws -> TrainingData {
         let masker = try MLMMasker(policy: options.policy, vocabulary: MaskingVocabulary(tokenizer: tokenizer))
         var all = try sequences(texts, tokenizer: tokenizer, maxLength: maxLength)
         if let m = options.maxSequences, all.count > m { all.removeLast(all.count - m) }
@@ -142,59 +287,80 @@ public enum MaskedLMPretrainer {
         var train = Array(order.dropFirst(held)).sorted()
         guard !train.isEmpty else { throw BertError(.invalidInput, "the training split is empty (\(all.count) sequences)") }
         var validationMasker = SeededRandom(seed: options.seed &+ 2)
-        let heldOut = try validation.map { try masker.mask(all[$0].ids, specialTokensMask: all[$0].special, using: &validationMasker) }
-
-        let ws = try model.makeWorkspace(maxBatch: options.batchSize, maxLength: maxLength)
-        let optimizer = AdamW(for: model.parameters, weightDecay: options.weightDecay)
-        let totalSteps = LinearSchedule.steps(examples: train.count, batchSize: options.batchSize, epochs: options.epochs)
-        let schedule = LinearSchedule(peak: options.learningRate, warmupRatio: options.warmupRatio, totalSteps: totalSteps)
-        let initial = heldOut.isEmpty ? nil : try evaluate(model, heldOut, workspace: ws)
+        let heldOut = try validation.map {
+            Example(try masker.mask(all[$0].ids, specialTokensMask: all[$0].special, using: &validationMasker))
+        }
         var shuffler = SeededRandom(seed: options.seed &+ 1)
         var trainMasker = SeededRandom(seed: options.seed &+ 3)
-        let trainTokens = train.reduce(0) { $0 + all[$1].ids.count }
-        var epochs: [Epoch] = []
-        var step = 0
-        for epoch in 1...options.epochs {
+        // Each epoch shuffles, then masks in training order (the draws of batch-by-batch masking).
+        let epoch: (Int) throws -> [Example] = { _ in
             shuffler.shuffle(&train)
-            let start = ContinuousClock.now
-            var lossSum = 0.0, masked = 0, tokens = 0
-            for batchStart in stride(from: 0, to: train.count, by: options.batchSize) {
-                let batch = train[batchStart..<min(batchStart + options.batchSize, train.count)]
-                let examples = try batch.map { try masker.mask(all[$0].ids, specialTokensMask: all[$0].special, using: &trainMasker) }
-                model.parameters.zeroGradients()
-                let loss = try model.lossAndGradients(ids: examples.map(\.inputIds), labels: examples.map(\.labels), workspace: ws)
-                if loss.maskedTokens > 0 {
-                    AdamW.clipGradients(model.parameters, maxNorm: options.maxGradNorm)
-                    try optimizer.update(model.parameters, learningRate: schedule.learningRate(step: step))
-                }
-                step += 1
-                lossSum += Double(loss.mean) * Double(loss.maskedTokens)
-                masked += loss.maskedTokens
-                tokens += examples.reduce(0) { $0 + $1.inputIds.count }
-                let seconds = max(SequenceFineTuner.seconds(ContinuousClock.now - start), 1e-9)
-                progress(Progress(epoch: epoch, step: step, totalSteps: totalSteps, loss: lossSum / Double(max(masked, 1)),
-                                  tokensPerSecond: Double(tokens) / seconds))
-            }
-            let seconds = SequenceFineTuner.seconds(ContinuousClock.now - start)
-            epochs.append(Epoch(epoch: epoch, trainLoss: lossSum / Double(max(masked, 1)), seconds: seconds,
-                                tokensPerSecond: Double(tokens) / max(seconds, 1e-9),
-                                validation: heldOut.isEmpty ? nil : try evaluate(model, heldOut, workspace: ws)))
+            return try train.map { Example(try masker.mask(all[$0].ids, specialTokensMask: all[$0].special, using: &trainMasker)) }
         }
-        return Result(model: model, initial: initial, epochs: epochs, trainSequences: train.count,
-                      validationSequences: validation.count, trainTokens: trainTokens)
+        return TrainingData(heldOut: heldOut, epoch: epoch,
+                    totalSteps: LinearSchedule.steps(examples: train.count, batchSize: options.batchSize, epochs: options.epochs),
+                    trainSequences: train.count, validationSequences: validation.count,
+                    trainTokens: train.reduce(0) { $0 + all[$1].ids.count }, documents: nil)
     }
 
-    /// The mean masked-LM loss over every masked position of `examples`, in batches of the
-    /// workspace's size.
-    static func evaluate(_ model: TrainableMaskedLM, _ examples: [MaskedSequence], workspace ws: TrainingWorkspace) throws -> Evaluation {
-        var sum = 0.0, masked = 0
+    /// Masked next-sentence pairs: the corpus's documents (google's format) split seeded, the
+    /// held-out documents' pairs built and masked once, and one fresh pass of `NSPExampleBuilder`
+    /// over the training documents per epoch (all built here, so the schedule knows its steps).
+    private static func pairs(_ texts: [String], tokenizer: BertTokenizer, maxLength: Int, options: Options) throws -> TrainingData {
+        let corpus = PretrainingCorpus.parse(lines: texts, tokenize: { tokenizer.encode($0, addSpecialTokens: false).ids })
+        let documents = corpus.documents
+        var splitter = SeededRandom(seed: options.seed)
+        var order = Array(documents.indices)
+        splitter.shuffle(&order)
+        var held = Int((Double(documents.count) * options.validationSplit).rounded())
+        // NotNext pairs need a second document on each side.
+        if options.validationSplit > 0 { held = max(held, 2) }
+        let trainDocuments = order.dropFirst(held).sorted().map { documents[$0] }
+        let heldDocuments = order.prefix(held).sorted().map { documents[$0] }
+        guard trainDocuments.count >= 2 else {
+            throw BertError(.invalidInput, "next-sentence pairs need at least two training documents (a blank line ends a document): the corpus has \(documents.count), \(held) held out")
+        }
+        let builder = try NSPExampleBuilder(
+            options: NSPOptions(maxSeqLength: maxLength, shortSeqProbability: options.shortSequenceProbability, dupeFactor: 1,
+                                masking: options.policy),
+            vocabulary: MaskingVocabulary(tokenizer: tokenizer), clsId: tokenizer.specialTokens.cls, sepId: tokenizer.specialTokens.sep)
+        var validationRandom = SeededRandom(seed: options.seed &+ 2)
+        let heldOut = held > 0
+            ? try builder.examples(from: PretrainingCorpus(documents: heldDocuments), using: &validationRandom).map(Example.init) : []
+        var trainRandom = SeededRandom(seed: options.seed &+ 3)
+        let trainCorpus = PretrainingCorpus(documents: trainDocuments)
+        var epochs: [[Example]] = []
+        for _ in 0..<options.epochs {
+            var examples = try builder.examples(from: trainCorpus, using: &trainRandom).map(Example.init)
+            if let m = options.maxSequences, examples.count > m { examples.removeLast(examples.count - m) }
+            epochs.append(examples)
+        }
+        let steps = epochs.reduce(0) { $0 + LinearSchedule.steps(examples: $1.count, batchSize: options.batchSize, epochs: 1) }
+        let first = epochs.first ?? []
+        return TrainingData(heldOut: heldOut, epoch: { epochs[$0 - 1] }, totalSteps: steps, trainSequences: first.count,
+                    validationSequences: heldOut.count, trainTokens: first.reduce(0) { $0 + $1.ids.count },
+                    documents: (trainDocuments.count, heldDocuments.count))
+    }
+
+    /// The mean masked-LM loss over every masked position of `examples`, and with next-sentence
+    /// pairs their loss and accuracy, in batches of the workspace's size.
+    static func evaluate(_ model: TrainableMaskedLM, _ examples: [Example], workspace ws: TrainingWorkspace) throws -> Evaluation {
+        var sum = 0.0, masked = 0, nextSum = 0.0, correct = 0, pairs = 0
         for start in stride(from: 0, to: examples.count, by: ws.maxBatch) {
             let batch = examples[start..<min(start + ws.maxBatch, examples.count)]
-            let loss = try model.loss(ids: batch.map(\.inputIds), labels: batch.map(\.labels), workspace: ws)
+            let loss = try model.loss(ids: batch.map(\.ids), typeIds: typeIds(batch), labels: batch.map(\.labels),
+                                      nextSentenceLabels: nextSentenceLabels(batch), workspace: ws)
             sum += Double(loss.mean) * Double(loss.maskedTokens)
             masked += loss.maskedTokens
+            if let next = loss.nextSentence {
+                nextSum += Double(next.mean) * Double(next.sequences)
+                correct += next.correct
+                pairs += next.sequences
+            }
         }
         let mean = masked > 0 ? sum / Double(masked) : 0
-        return Evaluation(loss: mean, perplexity: Foundation.exp(mean), maskedTokens: masked)
+        return Evaluation(loss: mean, perplexity: Foundation.exp(mean), maskedTokens: masked,
+                          nextSentenceLoss: pairs > 0 ? nextSum / Double(pairs) : nil,
+                          nextSentenceAccuracy: pairs > 0 ? Double(correct) / Double(pairs) : nil, pairs: pairs > 0 ? pairs : nil)
     }
 }

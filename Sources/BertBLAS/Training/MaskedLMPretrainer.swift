@@ -150,7 +150,7 @@ public enum MaskedLMPretrainer {
     ///   `cls.seq_relationship`; the errors of opening it.
     static func trainsNextSentence(_ directory: URL, requested: Bool?) throws -> Bool {
         if requested == false { return false }
-        let (config, weights) = try TrainableEncoder.open(directory)
+        let (config, weights) = try TrainableEncoder.open(directory, task: .maskedLM)
         let present = config.tensorNames.heads.seqRelationship.map { weights.contains($0.weight) } ?? false
         if requested == true && !present {
             throw BertError(.missingTensor, "\(weights.url.path): nextSentence needs a next-sentence head (cls.seq_relationship, as in BertForPreTraining), which this checkpoint lacks")

@@ -137,7 +137,7 @@ public final class TrainableNextSentencePredictor {
     /// - Throws: `BertError.unsupported` for families other than BERT, `.missingTensor` naming
     ///   the pooler or `cls.seq_relationship` tensors that are absent, `.shape`, `.config`, `.io`.
     public init(directory: URL, kernel: Kernel = .blas) throws {
-        let (config, weights) = try TrainableEncoder.open(directory)
+        let (config, weights) = try TrainableEncoder.open(directory, task: .nextSentencePrediction)
         var builder = ParameterSet.Builder()
         encoder = try TrainableEncoder(weights, config: config, kernel: kernel, into: &builder)
         head = try TrainableNextSentenceHead(weights, config: config, base: 0, into: &builder)

@@ -13,7 +13,11 @@ struct FinetuneCommand: ParsableCommand {
             stratified by label for classification), then trains every parameter: AdamW (no weight \
             decay on biases and LayerNorm), linear warm-up over the first 6% of steps then linear \
             decay, gradient clipping at norm 1. Batches are packed without padding. A checkpoint \
-            without a classifier (e.g. all-MiniLM-L6-v2) gets a new one.
+            without a classifier (e.g. all-MiniLM-L6-v2) gets a new one. Dropout is on while \
+            training, as transformers' Trainer trains (model.train()), at the rates of the \
+            checkpoint's config.json (hidden_dropout_prob, attention_probs_dropout_prob, \
+            classifier_dropout; seeded by --seed); --no-dropout turns it off. Validation and the \
+            written model never drop.
 
             --task classification: one label per text, cross-entropy; validation accuracy and \
             macro-F1. --task multi-label: the label column (or field) lists a text's labels joined \
@@ -45,7 +49,7 @@ struct FinetuneCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The model folder to write (created if needed). Required.", valueName: "dir"))
     var out: String
 
-    @Option(name: .long, help: ArgumentHelp("classification (one label per text, cross-entropy), multi-label (labels joined by --label-separator, sigmoid and binary cross-entropy) regression (a number per text, mean squared error) or ner (a tag per word of a 'word<TAB>tag' file, cross-entropy on first sub-tokens).", valueName: "classification|multi-label|regression|ner"))
+    @Option(name: .long, help: ArgumentHelp("classification (one label per text, cross-entropy), multi-label (labels joined by --label-separator, sigmoid and binary cross-entropy), regression (a number per text, mean squared error) or ner (a tag per word of a 'word<TAB>tag' file, cross-entropy on first sub-tokens).", valueName: "classification|multi-label|regression|ner"))
     var task: TrainingTask = .classification
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Passes over the training split.", valueName: "n"))
@@ -59,6 +63,9 @@ struct FinetuneCommand: ParsableCommand {
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Tokens per text, special tokens included; longer texts are truncated.", valueName: "n"))
     var maxLength: Int = 128
+
+    @Flag(name: .long, help: "Train without dropout (deterministic; transformers' Trainer trains with the config's dropout). Default: off (dropout on).")
+    var noDropout = false
 
     @Flag(name: .long, help: "Print the training report as JSON. Default: off (text).")
     var json = false
@@ -83,7 +90,8 @@ struct FinetuneCommand: ParsableCommand {
         let options = SequenceFineTuner.Options(
             epochs: epochs, learningRate: learningRate, batchSize: batchSize, maxLength: maxLength,
             validationSplit: split.validationSplit, seed: split.seed, problemType: task.problemType ?? .singleLabelClassification,
-            labelSeparator: data.labelSeparator, targetName: data.labelColumn, ratingScale: data.ratingScale?.scale)
+            labelSeparator: data.labelSeparator, targetName: data.labelColumn, ratingScale: data.ratingScale?.scale,
+            dropout: !noDropout)
         let result = try SequenceFineTuner.train(directory: model.url, data: dataset, options: options, kernel: kernel.kernel) { p in
             bar.label = String(format: "epoch %d  loss %.4f  %.0f tokens/s ", p.epoch, p.loss, p.tokensPerSecond)
             bar.update(p.step, p.totalSteps)
@@ -95,11 +103,12 @@ struct FinetuneCommand: ParsableCommand {
             JSONLines.write(Summary(out: out, task: task.rawValue, problemType: result.problemType.rawValue,
                                     labels: result.labels, trainExamples: result.trainExamples,
                                     validationExamples: result.validationExamples, bestEpoch: result.bestEpoch,
-                                    epochs: result.epochs))
+                                    dropout: Rates(result.dropout), epochs: result.epochs))
         } else {
             let what = task == .regression ? "target \(result.labels[0])" : "\(result.labels.count) labels (\(result.labels.joined(separator: ", ")))"
             var text = "data        \(data.data): \(dataset.examples.count) texts, \(what)\n"
             text += "split       \(result.trainExamples) train / \(result.validationExamples) validation (seed \(split.seed)\(task == .classification ? ", stratified" : ""))\n"
+            text += Self.dropoutLine(result.dropout)
             for e in result.epochs {
                 text += String(format: "epoch %-5d train loss %.4f", e.epoch, e.trainLoss)
                 if let a = e.validationAccuracy, let f = e.validationMacroF1 { text += String(format: "   validation accuracy %.4f (macro-F1 %.4f)", a, f) }
@@ -124,7 +133,7 @@ extension FinetuneCommand {
         for w in dataset.warnings.prefix(10) { report.warn(w) }
         let bar = ProgressBar(unit: "steps")
         let options = SequenceFineTuner.Options(epochs: epochs, learningRate: learningRate, batchSize: batchSize, maxLength: maxLength,
-                                                validationSplit: split.validationSplit, seed: split.seed)
+                                                validationSplit: split.validationSplit, seed: split.seed, dropout: !noDropout)
         let result = try SequenceFineTuner.trainTokens(directory: model.url, data: dataset, options: options, kernel: kernel.kernel) { p in
             bar.label = String(format: "epoch %d  loss %.4f  %.0f tokens/s ", p.epoch, p.loss, p.tokensPerSecond)
             bar.update(p.step, p.totalSteps)
@@ -134,10 +143,11 @@ extension FinetuneCommand {
         if json {
             JSONLines.write(Summary(out: out, task: task.rawValue, problemType: "token_classification", labels: result.labels,
                                     trainExamples: result.trainExamples, validationExamples: result.validationExamples,
-                                    bestEpoch: result.bestEpoch, epochs: result.epochs))
+                                    bestEpoch: result.bestEpoch, dropout: Rates(result.dropout), epochs: result.epochs))
         } else {
             var text = "data        \(data.data): \(dataset.sentences.count) sentences, \(dataset.labels.count) tags\n"
             text += "split       \(result.trainExamples) train / \(result.validationExamples) validation sentences (seed \(split.seed))\n"
+            text += Self.dropoutLine(result.dropout)
             for e in result.epochs {
                 text += String(format: "epoch %-5d train loss %.4f", e.epoch, e.trainLoss)
                 if let f1 = e.validationEntityF1, let a = e.validationWordAccuracy {
@@ -151,6 +161,22 @@ extension FinetuneCommand {
         try report.finish()
     }
 
+    /// The report's dropout line.
+    static func dropoutLine(_ d: Dropout) -> String {
+        d == .off ? "dropout     off\n"
+            : String(format: "dropout     hidden %g, attention %g, classifier %g (config.json)\n", d.hidden, d.attention, d.classifier)
+    }
+
+    /// The dropout rates of the `--json` summary (the key is absent when off).
+    struct Rates: Encodable {
+        var hidden, attention, classifier: Float
+
+        init?(_ d: Dropout) {
+            guard d != .off else { return nil }
+            (hidden, attention, classifier) = (d.hidden, d.attention, d.classifier)
+        }
+    }
+
     /// The `--json` summary.
     struct Summary: Encodable {
         var out: String
@@ -160,10 +186,11 @@ extension FinetuneCommand {
         var trainExamples: Int
         var validationExamples: Int
         var bestEpoch: Int
+        var dropout: Rates?
         var epochs: [SequenceFineTuner.Epoch]
 
         enum CodingKeys: String, CodingKey {
-            case out, task, labels, epochs
+            case out, task, labels, epochs, dropout
             case problemType = "problem_type"
             case trainExamples = "train_examples", validationExamples = "validation_examples", bestEpoch = "best_epoch"
         }

@@ -33,11 +33,16 @@ public enum SequenceFineTuner {
         public var targetName: String
         /// Regression: the scale whose star classes give `validationStarAccuracy` (default none).
         public var ratingScale: RatingScale?
+        /// Train mode's dropout, as HF Trainer trains (`model.train()`): the checkpoint's rates
+        /// from config.json (`Dropout(directory:seed:)`, seeded by `seed`). Default true; false
+        /// trains without dropout (deterministic, the parity setting).
+        public var dropout: Bool
 
         public init(epochs: Int = 2, learningRate: Float = 5e-5, batchSize: Int = 32, maxLength: Int = 128,
                     validationSplit: Double = 0.2, seed: UInt64 = 42, warmupRatio: Double = 0.06,
                     weightDecay: Float = 0, maxGradNorm: Float = 1, problemType: ProblemType = .singleLabelClassification,
-                    labelSeparator: String = ";", targetName: String = "label", ratingScale: RatingScale? = nil) {
+                    labelSeparator: String = ";", targetName: String = "label", ratingScale: RatingScale? = nil,
+                    dropout: Bool = true) {
             self.epochs = epochs
             self.learningRate = learningRate
             self.batchSize = batchSize
@@ -51,6 +56,7 @@ public enum SequenceFineTuner {
             self.labelSeparator = labelSeparator
             self.targetName = targetName
             self.ratingScale = ratingScale
+            self.dropout = dropout
         }
     }
 
@@ -116,6 +122,8 @@ public enum SequenceFineTuner {
         public var bestEpoch: Int
         public var trainExamples: Int
         public var validationExamples: Int
+        /// The dropout trained with (`.off` without).
+        public var dropout: Dropout
     }
 
     /// Trains on `data` from the checkpoint in `directory`.
@@ -139,6 +147,7 @@ public enum SequenceFineTuner {
                                                  stratified: options.problemType.stratifiedSplit)
         guard !train.isEmpty else { throw BertError(.invalidInput, "the training split is empty (\(data.examples.count) examples)") }
         let model = try TrainableSequenceClassifier(directory: directory, labels: targets.outputs.count, seed: options.seed, kernel: kernel)
+        if options.dropout { model.dropout = try Dropout(directory: directory, seed: options.seed) }
         let maxLength = min(options.maxLength, model.config.maxSequenceLength)
         let truncation = Truncation(maxLength: maxLength, strategy: .longestFirst)
         let encodings = data.examples.map { tokenizer.encode($0.text, truncation: truncation) }
@@ -159,7 +168,7 @@ public enum SequenceFineTuner {
         let (epochs, bestEpoch) = try loop(model.parameters, train: train, options: options, progress: progress,
                                            step: step, validate: validation.isEmpty ? nil : measure)
         return Result(model: model, labels: targets.outputs, problemType: options.problemType, epochs: epochs, bestEpoch: bestEpoch,
-                      trainExamples: train.count, validationExamples: validation.count)
+                      trainExamples: train.count, validationExamples: validation.count, dropout: model.dropout)
     }
 
     /// The training loop of every task: per epoch a seeded shuffle of `train`, batches of
@@ -226,6 +235,8 @@ public enum SequenceFineTuner {
         public var bestEpoch: Int
         public var trainExamples: Int
         public var validationExamples: Int
+        /// The dropout trained with (`.off` without).
+        public var dropout: Dropout
     }
 
     /// Fine-tunes a token classifier (NER) on token-tagged sentences from the checkpoint in
@@ -246,6 +257,7 @@ public enum SequenceFineTuner {
                                                                  seed: options.seed)
         guard !train.isEmpty else { throw BertError(.invalidInput, "the training split is empty (\(data.sentences.count) sentences)") }
         let model = try TrainableTokenClassifier(directory: directory, labels: data.labels.count, seed: options.seed, kernel: kernel)
+        if options.dropout { model.dropout = try Dropout(directory: directory, seed: options.seed) }
         let maxLength = min(options.maxLength, model.config.maxSequenceLength)
         let encoded = data.sentences.indices.map { data.encode($0, tokenizer: tokenizer, maxLength: maxLength) }
         let ws = try model.makeWorkspace(maxBatch: options.batchSize, maxLength: maxLength)
@@ -276,7 +288,7 @@ public enum SequenceFineTuner {
         let (epochs, bestEpoch) = try loop(model.parameters, train: train, options: options, progress: progress,
                                            step: step, validate: validation.isEmpty ? nil : measure)
         return TokenResult(model: model, labels: data.labels, epochs: epochs, bestEpoch: bestEpoch,
-                           trainExamples: train.count, validationExamples: validation.count)
+                           trainExamples: train.count, validationExamples: validation.count, dropout: model.dropout)
     }
 
     /// Refuses options out of range, naming the option.

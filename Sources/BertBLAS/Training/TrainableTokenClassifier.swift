@@ -15,6 +15,14 @@ public final class TrainableTokenClassifier {
     public let kernel: Kernel
     /// L, the classifier's outputs.
     public let labelCount: Int
+    /// Train mode's dropout (default `.off`); `Dropout(directory:seed:)` gives the checkpoint's:
+    /// the encoder's, and `classifier` on the classifier's input (`BertForTokenClassification`:
+    /// `classifier(dropout(sequence_output))`). Applies in `lossAndGradients` only.
+    public var dropout: Dropout = .off
+    /// Training steps taken with dropout (each draws new masks).
+    var dropoutStep: UInt64 = 0
+    /// The classifier dropout of the last training forward (0: none), for the backward.
+    private var classifierDropout: Float = 0
     let encoder: TrainableEncoder
     let classifier: TrainableLinear
 
@@ -27,6 +35,8 @@ public final class TrainableTokenClassifier {
         case logits
         /// `[N, L]` the loss's gradient.
         case dLogits
+        /// `[N, H]` the classifier's dropout mask and its input after dropout (train mode).
+        case classifierMask, dropped
     }
     let slices: [TrainingWorkspace.HeadSlice]
 
@@ -67,7 +77,12 @@ public final class TrainableTokenClassifier {
         }
         parameters = try builder.build()
         let l = labelCount
-        slices = Slot.allCases.map { _ in TrainingWorkspace.HeadSlice(rows: .tokens, width: l) }
+        slices = Slot.allCases.map { slot in
+            switch slot {
+            case .logits, .dLogits: TrainingWorkspace.HeadSlice(rows: .tokens, width: l)
+            case .classifierMask, .dropped: TrainingWorkspace.HeadSlice(rows: .tokens, width: h)
+            }
+        }
         self.config = config
         self.kernel = kernel
     }
@@ -88,9 +103,25 @@ public final class TrainableTokenClassifier {
     /// - Throws: `BertError.invalidInput` naming the sequence when the batch does not fit the
     ///   workspace or an id is out of range.
     public func forward(ids: [[Int32]], typeIds: [[Int32]]? = nil, workspace ws: TrainingWorkspace) throws -> UnsafeBufferPointer<Float> {
-        let n = try encoder.forward(parameters, ids: ids, typeIds: typeIds, head: slices, workspace: ws)
+        try forward(ids: ids, typeIds: typeIds, workspace: ws, dropout: nil)
+    }
+
+    /// The forward pass; with `dropout` (train mode), masks of that step are drawn and kept.
+    private func forward(ids: [[Int32]], typeIds: [[Int32]]?, workspace ws: TrainingWorkspace,
+                         dropout: (Dropout, step: UInt64)?) throws -> UnsafeBufferPointer<Float> {
+        let n = try encoder.forward(parameters, ids: ids, typeIds: typeIds, head: slices, workspace: ws, dropout: dropout)
         let logits = ws.head[Slot.logits.rawValue]
-        classifier.forward(parameters, ws.encoderOutput, rows: n, into: logits, kernel: kernel)
+        var input = UnsafePointer(ws.encoderOutput)
+        classifierDropout = 0
+        if let (settings, step) = dropout, settings.classifier > 0 {
+            let h = config.hiddenSize, dropped = ws.head[Slot.dropped.rawValue]
+            dropped.update(from: ws.encoderOutput, count: n * h)
+            Dropout.draw(ws.head[Slot.classifierMask.rawValue], rows: n, width: h, probability: settings.classifier,
+                         key: settings.key(step: step, site: encoder.dropoutSites), applyTo: dropped)
+            input = UnsafePointer(dropped)
+            classifierDropout = settings.classifier
+        }
+        classifier.forward(parameters, input, rows: n, into: logits, kernel: kernel)
         return UnsafeBufferPointer(start: logits, count: n * labelCount)
     }
 
@@ -115,14 +146,24 @@ public final class TrainableTokenClassifier {
                 throw BertError(.invalidInput, "sequence \(b): label \(bad) is outside the classifier's \(labelCount) labels")
             }
         }
-        let logits = try forward(ids: ids, typeIds: typeIds, workspace: ws)
+        var draw: (Dropout, step: UInt64)?
+        if dropout != .off {
+            draw = (dropout, dropoutStep)
+            dropoutStep += 1
+        }
+        let logits = try forward(ids: ids, typeIds: typeIds, workspace: ws, dropout: draw)
         guard let base = logits.baseAddress else { return 0 }
         let n = ws.tokenCount
         let dLogits = ws.head[Slot.dLogits.rawValue]
         let loss = Losses.crossEntropy(logits: base, rows: n, classes: labelCount, labels: Array(labels.joined()),
                                        ignoreIndex: Self.ignoredLabel, gradient: dLogits)
         // Every row of dHidden is written: the classifier sees every token.
-        classifier.backward(parameters, dY: dLogits, x: ws.encoderOutput, rows: n, dX: ws.dHidden, kernel: kernel)
+        let dropped = classifierDropout > 0
+        classifier.backward(parameters, dY: dLogits, x: dropped ? ws.head[Slot.dropped.rawValue] : ws.encoderOutput, rows: n,
+                            dX: ws.dHidden, kernel: kernel)
+        if dropped {
+            RowGradients.multiply(ws.dHidden, by: ws.head[Slot.classifierMask.rawValue], count: n * config.hiddenSize)
+        }
         encoder.backward(parameters, ids: ids, typeIds: typeIds, workspace: ws)
         return loss
     }

@@ -34,12 +34,15 @@ import Testing
         let out = dir.appendingPathComponent("out")
         let model = Paths.golden("heads/models/cls-binary")
         let run = try CLI.run("bert", ["finetune", "--model", model.path, "--data", data.path, "--out", out.path,
-                                       "--epochs", "4", "--learning-rate", "1e-3", "--batch-size", "8", "--max-length", "16",
+                                       "--epochs", "12", "--learning-rate", "3e-3", "--batch-size", "8", "--max-length", "16",
                                        "--validation-split", "0.25", "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         let summary = try #require(try run.jsonLines().first as? [String: Any])
+        // Dropout is on by default, at the checkpoint's rates (config.json: 0.1, classifier null → hidden).
+        let dropout = try #require(summary["dropout"] as? [String: Double])
+        #expect(["hidden", "attention", "classifier"].allSatisfy { abs((dropout[$0] ?? 0) - 0.1) < 1e-6 }, "\(dropout)")
         let epochs = try #require(summary["epochs"] as? [[String: Any]])
-        #expect(epochs.count == 4)
+        #expect(epochs.count == 12)
         #expect(summary["train_examples"] as? Int == 36 && summary["validation_examples"] as? Int == 12)
         let first = try #require(epochs.first?["train_loss"] as? Double), last = try #require(epochs.last?["train_loss"] as? Double)
         #expect(last < 0.5 * first, "train loss \(first) → \(last)")
@@ -72,6 +75,28 @@ import Testing
             let positive = 1 / (1 + Foundation.exp(z[0] - z[1]))
             #expect(abs((scores["POSITIVE"] ?? -1) - positive) < 1e-5, "text \(b): classify \(scores), training forward \(positive)")
         }
+    }
+
+    /// `--no-dropout` trains without it: no dropout in the summary, and another first-epoch loss
+    /// than the default run's on the same data and seed.
+    @Test func noDropoutTurnsItOff() throws {
+        let dir = try Self.temp("finetune-no-dropout")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("data.tsv")
+        try Self.data().write(to: data, atomically: true, encoding: .utf8)
+        func firstLoss(_ extra: [String]) throws -> (Double, [String: Any]) {
+            let run = try CLI.run("bert", ["finetune", "--model", Paths.golden("heads/models/cls-binary").path, "--data", data.path,
+                                           "--out", dir.appendingPathComponent("out").path, "--epochs", "1", "--batch-size", "8",
+                                           "--max-length", "16", "--json"] + extra)
+            #expect(run.status == 0, "\(run.stderr)")
+            let summary = try #require(try run.jsonLines().first as? [String: Any])
+            let epochs = try #require(summary["epochs"] as? [[String: Any]])
+            return (try #require(epochs.first?["train_loss"] as? Double), summary)
+        }
+        let (on, withDropout) = try firstLoss([])
+        let (off, without) = try firstLoss(["--no-dropout"])
+        #expect(withDropout["dropout"] != nil && without["dropout"] == nil)
+        #expect(on != off, "train loss \(on) with dropout, \(off) without")
     }
 
     @Test func badOptionsAreRejectedBeforeTraining() throws {

@@ -55,7 +55,7 @@ import Testing
         try Self.data().write(to: data, atomically: true, encoding: .utf8)
         let encoder = try FinetuneTasksTests.encoderFolder(in: dir)
         let run = try CLI.run("bert", ["finetune", "--model", encoder.path, "--data", data.path, "--task", "ner", "--out", out.path,
-                                       "--epochs", "8", "--learning-rate", "5e-3", "--batch-size", "8", "--max-length", "24", "--json"])
+                                       "--epochs", "20", "--learning-rate", "5e-3", "--batch-size", "8", "--max-length", "24", "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         let summary = try #require(try run.jsonLines().first as? [String: Any])
         #expect(summary["labels"] as? [String] == ["B-action", "B-place", "O"])

@@ -61,7 +61,7 @@ import Testing
         try regression.write(to: data, atomically: true, encoding: .utf8)
         let encoder = try Self.encoderFolder(in: dir)
         let run = try CLI.run("bert", ["finetune", "--model", encoder.path, "--data", data.path, "--label-column", "score", "--out", out.path,
-                                       "--task", "regression", "--rating-scale", "-2:2", "--epochs", "10", "--learning-rate", "2e-3",
+                                       "--task", "regression", "--rating-scale", "-2:2", "--epochs", "30", "--learning-rate", "5e-3",
                                        "--batch-size", "8", "--max-length", "16", "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         let summary = try #require(try run.jsonLines().first as? [String: Any])

@@ -77,4 +77,48 @@ import Testing
             try model.lossAndGradients(ids: expected.ids, typeIds: expected.type_ids, labels: expected.labels.map { Array($0.dropLast()) }, workspace: ws)
         }
     }
+
+    /// Train-mode dropout (`BertForTokenClassification`: the encoder's, and the classifier's
+    /// input): with the masks of one step held fixed, the backward matches central differences of
+    /// the loss for tensors upstream of every site; the loss differs from the one without
+    /// dropout, and `forward` (evaluation) never drops.
+    @Test(arguments: Kernel.allCases)
+    func dropoutBackwardMatchesCentralDifferences(kernel: Kernel) throws {
+        let (folder, expected) = try Self.load()
+        let model = try TrainableTokenClassifier(directory: folder, kernel: kernel)
+        let ws = try model.makeWorkspace(maxBatch: expected.ids.count, maxLength: 16)
+        let plain = try model.lossAndGradients(ids: expected.ids, typeIds: expected.type_ids, labels: expected.labels, workspace: ws)
+        let evaluation = Array(try model.forward(ids: expected.ids, typeIds: expected.type_ids, workspace: ws))
+        model.dropout = try Dropout(hidden: 0.2, attention: 0.2, classifier: 0.2, seed: 11)
+        func step() throws -> Float {
+            model.parameters.zeroGradients()
+            model.dropoutStep = 0
+            return try model.lossAndGradients(ids: expected.ids, typeIds: expected.type_ids, labels: expected.labels, workspace: ws)
+        }
+        let loss = try step()
+        let gradients = Array(model.parameters.gradients)
+        #expect(loss != plain, "dropout must change the training loss")
+        #expect(Array(try model.forward(ids: expected.ids, typeIds: expected.type_ids, workspace: ws)) == evaluation)
+        let names = ["bert.embeddings.word_embeddings.weight", "bert.encoder.layer.0.attention.self.query.weight",
+                     "bert.encoder.layer.1.output.dense.weight", "classifier.weight"]
+        let eps: Float = 1e-2
+        for name in names {
+            let entry = try #require(model.parameters.entry(named: name), "no parameter \(name)")
+            let start = entry.parameter.offset
+            let top = (0..<entry.parameter.count).sorted { abs(gradients[start + $0]) > abs(gradients[start + $1]) }.prefix(3)
+            for i in top {
+                let saved = model.parameters.values[start + i]
+                var losses: [Float] = []
+                for sign: Float in [1, -1] {
+                    model.parameters.values[start + i] = saved + sign * eps
+                    losses.append(try step())
+                }
+                model.parameters.values[start + i] = saved
+                let numeric = (losses[0] - losses[1]) / (2 * eps)
+                let analytic = gradients[start + i]
+                #expect(abs(numeric - analytic) <= 0.02 * abs(analytic) + 2e-4,
+                        "\(name)[\(i)] (\(kernel)): backward \(analytic), central difference \(numeric)")
+            }
+        }
+    }
 }

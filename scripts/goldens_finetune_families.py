@@ -26,7 +26,9 @@ attention), on the same batch as the BERT goldens (4 sequences of lengths 9/5/12
 `type_ids` in expected.json is the BERT batch's (two pairs); families that read no type ids
 (DistilBERT, RoBERTa) get none from torch, and BertBLAS must ignore them as inference does.
 Heads: cls = single_label_classification with 3 labels (cross-entropy); ner = 5 labels per
-token, -100 on the first and last token and three others.
+token, -100 on the first and last token and three others; qa = …ForQuestionAnswering with the
+BERT qa golden's start/end positions (one the null answer at the first token), the loss the mean
+over the sequences of the model's loss on each sequence run unpadded (as goldens_finetune.write_qa).
 
 Run (reference venv: torch, transformers 4.57.1):
     .venv-goldens/bin/python scripts/goldens_finetune_families.py
@@ -43,9 +45,9 @@ import goldens_finetune as base  # noqa: E402  (sets threads, determinism, the v
 import torch  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 from transformers import (  # noqa: E402
-    DistilBertConfig, DistilBertForSequenceClassification, DistilBertForTokenClassification,
-    ElectraConfig, ElectraForSequenceClassification, ElectraForTokenClassification,
-    RobertaConfig, RobertaForSequenceClassification, RobertaForTokenClassification,
+    DistilBertConfig, DistilBertForQuestionAnswering, DistilBertForSequenceClassification, DistilBertForTokenClassification,
+    ElectraConfig, ElectraForQuestionAnswering, ElectraForSequenceClassification, ElectraForTokenClassification,
+    RobertaConfig, RobertaForQuestionAnswering, RobertaForSequenceClassification, RobertaForTokenClassification,
 )
 
 OUT = base.OUT / "families"
@@ -55,7 +57,7 @@ SIZES = dict(hidden=20, layers=2, heads=4, inter=36)
 def distilbert(sinusoidal=False, **kw):
     return DistilBertConfig(vocab_size=base.VOCAB, dim=SIZES["hidden"], n_layers=SIZES["layers"], n_heads=SIZES["heads"],
                             hidden_dim=SIZES["inter"], max_position_embeddings=24, activation="gelu", dropout=0.0,
-                            attention_dropout=0.0, seq_classif_dropout=0.0, initializer_range=0.3, pad_token_id=0,
+                            attention_dropout=0.0, seq_classif_dropout=0.0, qa_dropout=0.0, initializer_range=0.3, pad_token_id=0,
                             sinusoidal_pos_embds=sinusoidal, **kw)
 
 
@@ -142,12 +144,60 @@ def write_case(family, head):
     print(f"{name}: loss {out.loss.item():.6f}, {len(grads)} gradients, frozen {frozen}")
 
 
+QA_CLASSES = {"distilbert": DistilBertForQuestionAnswering, "roberta": RobertaForQuestionAnswering,
+              "electra": ElectraForQuestionAnswering}
+
+
+def write_qa(family):
+    make_config, _, _, reads_types = FAMILIES[family]
+    name = f"{family}-qa"
+    folder = OUT / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    model = make_model(make_config, QA_CLASSES[family], 2)
+    model.save_pretrained(folder, safe_serialization=True)
+    ids, types, mask, _ = base.make_batch(2, "single_label_classification")
+    pad = model.config.pad_token_id
+    ids[mask == 0] = pad
+    if family == "roberta":
+        ids[3, 1] = pad
+    losses, starts, ends = [], [], []
+    for b, n in enumerate(base.LENGTHS):
+        start, end = base.QA_POSITIONS[b]
+        inputs = dict(input_ids=ids[b:b + 1, :n], start_positions=torch.tensor([start]), end_positions=torch.tensor([end]))
+        if reads_types:
+            inputs["token_type_ids"] = types[b:b + 1, :n]
+        out = model(**inputs)
+        losses.append(out.loss)
+        starts.append(out.start_logits[0].detach().tolist())
+        ends.append(out.end_logits[0].detach().tolist())
+    loss = torch.stack(losses).mean()
+    loss.backward()
+    grads = {n: p.grad.detach().clone().contiguous() for n, p in model.named_parameters() if p.grad is not None}
+    save_file(grads, str(folder / "gradients.safetensors"))
+    expected = {
+        "family": family,
+        "ids": base.unpadded(ids, base.LENGTHS),
+        "type_ids": base.unpadded(types, base.LENGTHS),
+        "start_positions": [p[0] for p in base.QA_POSITIONS],
+        "end_positions": [p[1] for p in base.QA_POSITIONS],
+        "loss": loss.item(),
+        "start_logits": starts,
+        "end_logits": ends,
+        "gradients": len(grads),
+    }
+    (folder / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+    print(f"{name}: loss {loss.item():.6f}, {len(grads)} gradients")
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     for family, (_, _, ner_class, _) in FAMILIES.items():
         write_case(family, "cls")
         if ner_class is not None:
             write_case(family, "ner")
+        if family in QA_CLASSES:
+            write_qa(family)
 
 
 if __name__ == "__main__":

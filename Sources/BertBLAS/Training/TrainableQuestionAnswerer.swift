@@ -47,7 +47,8 @@ public final class TrainableQuestionAnswerer {
     ///   `qa_outputs` when it is absent and `newHead` is false, `.shape`, `.config`, `.io`.
     public init(directory: URL, newHead: Bool = false, initializerRange: Float = 0.02, seed: UInt64 = 42,
                 kernel: Kernel = .blas) throws {
-        let (config, weights) = try TrainableEncoder.open(directory, task: .questionAnswering)
+        let (config, weights) = try TrainableEncoder.open(directory, task: .questionAnswering,
+                                                          families: Set(ModelFamily.allCases))
         let h = config.hiddenSize
         var builder = ParameterSet.Builder()
         encoder = try TrainableEncoder(weights, config: config, kernel: kernel, into: &builder)

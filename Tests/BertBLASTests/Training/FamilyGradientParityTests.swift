@@ -61,15 +61,23 @@ import Testing
 
     /// Checks every gradient against torch's; returns the worst relative difference.
     static func checkGradients(_ parameters: ParameterSet, folder: URL, expected: Expected, label: String) throws -> Float {
+        try checkGradients(parameters, folder: folder, count: expected.gradients, frozen: expected.frozen, label: label)
+    }
+
+    /// Checks every gradient against torch's; the `frozen` parameters have none (and must get
+    /// none), those in `zero` are exactly zero by mathematics (noise-sized on both sides, as the
+    /// key biases). Returns the worst relative difference.
+    static func checkGradients(_ parameters: ParameterSet, folder: URL, count: Int, frozen: [String], zero: Set<String> = [],
+                               label: String) throws -> Float {
         let golden = try WeightStore(url: folder.appendingPathComponent("gradients.safetensors"))
-        #expect(golden.entries.count == expected.gradients)
-        #expect(Set(golden.entries.keys).union(expected.frozen) == Set(parameters.entries.map(\.name)),
+        #expect(golden.entries.count == count)
+        #expect(Set(golden.entries.keys).union(frozen) == Set(parameters.entries.map(\.name)),
                 "\(label): parameter names differ from torch's")
         var largest: Float = 0, worst: Float = 0
         var keyBiases: [(String, Float, Float)] = []
         for entry in parameters.entries {
             let ours = parameters.gradients(of: entry)
-            if expected.frozen.contains(entry.name) {
+            if frozen.contains(entry.name) {
                 #expect(ours.allSatisfy { $0 == 0 }, "\(label) \(entry.name): a frozen table got a gradient")
                 continue
             }
@@ -80,7 +88,7 @@ import Testing
                 scale = max(scale, abs(torch.pointer[i]))
             }
             largest = max(largest, scale)
-            if isKeyBias(entry.name) {
+            if isKeyBias(entry.name) || zero.contains(entry.name) {
                 keyBiases.append((entry.name, diff, scale))
                 continue
             }
@@ -88,7 +96,7 @@ import Testing
             worst = max(worst, relative)
             #expect(scale > 0 && relative <= 1e-4, "\(label) \(entry.name): max abs diff \(diff), torch max \(scale) (relative \(relative))")
         }
-        #expect(keyBiases.count == 2, "\(label): one key bias per layer")
+        #expect(keyBiases.count == 2 + zero.count, "\(label): one key bias per layer, and \(zero)")
         for (name, diff, scale) in keyBiases {
             // Both ours and torch's are rounding noise around 0.
             #expect(scale <= 1e-6 * largest && diff <= 2e-6 * largest, "\(label) \(name): |torch| \(scale), diff \(diff)")
@@ -141,6 +149,43 @@ import Testing
         let logitDiff = zip(logits, torch).map { abs($0 - $1) }.max() ?? .infinity
         #expect(logitDiff <= 1e-5, "\(name): logits max abs diff \(logitDiff)")
         print("FamilyGradientParity \(name) \(kernel): \(expected.gradients) gradients, worst relative \(worst), logits \(logitDiff)")
+    }
+
+    struct QuestionAnswering: Decodable {
+        var family: String
+        var ids: [[Int32]]
+        var type_ids: [[Int32]]
+        var start_positions: [Int]
+        var end_positions: [Int]
+        var loss: Float
+        var start_logits: [[Float]]
+        var end_logits: [[Float]]
+        var gradients: Int
+    }
+
+    /// The question-answering head (`qa_outputs` on every family's encoder) against
+    /// `…ForQuestionAnswering`, each sequence's loss unpadded as in QuestionAnswererParityTests.
+    @Test(arguments: ["distilbert-qa", "roberta-qa", "electra-qa"], Kernel.allCases)
+    func questionAnsweringGradientsMatchAutograd(name: String, kernel: Kernel) throws {
+        let folder = Paths.golden("finetune/families/\(name)")
+        let expected = try JSONDecoder().decode(QuestionAnswering.self, from: Data(contentsOf: folder.appendingPathComponent("expected.json")))
+        let model = try TrainableQuestionAnswerer(directory: folder, kernel: kernel)
+        let ws = try model.makeWorkspace(maxBatch: expected.ids.count, maxLength: 16)
+        model.parameters.zeroGradients()
+        let loss = try model.lossAndGradients(ids: expected.ids, typeIds: expected.type_ids, startPositions: expected.start_positions,
+                                              endPositions: expected.end_positions, workspace: ws)
+        #expect(abs(loss - expected.loss) <= 1e-5 * abs(expected.loss), "\(name): loss \(loss), torch \(expected.loss)")
+        // Each sequence's start (end) gradients sum to zero, so qa_outputs.bias's gradient and the
+        // last output LayerNorm bias's are exactly zero (QuestionAnswererParityTests).
+        let lastNorm = model.config.tensorNames.layer(model.config.numHiddenLayers - 1).outputLayerNorm.bias.description
+        let worst = try Self.checkGradients(model.parameters, folder: folder, count: expected.gradients, frozen: [],
+                                            zero: ["qa_outputs.bias", lastNorm], label: "\(name) \(kernel)")
+        let (start, end) = try model.forward(ids: expected.ids, typeIds: expected.type_ids, workspace: ws)
+        let startDiff = zip(Array(start), expected.start_logits.joined()).map { abs($0 - $1) }.max() ?? .infinity
+        let endDiff = zip(Array(end), expected.end_logits.joined()).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(start.count == expected.start_logits.joined().count && end.count == start.count)
+        #expect(startDiff <= 1e-5 && endDiff <= 1e-5, "\(name): start logits max abs diff \(startDiff), end \(endDiff)")
+        print("FamilyGradientParity \(name) \(kernel): \(expected.gradients) gradients, worst relative \(worst), logits \(max(startDiff, endDiff))")
     }
 
     /// The training forward's encoder output equals the inference `BertModel`'s on each family

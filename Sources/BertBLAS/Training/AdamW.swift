@@ -45,7 +45,8 @@ public struct LinearSchedule: Sendable, Equatable {
 ///
 /// Per element, at step t (1-based): `p −= lr·wd·p` (decaying entries only),
 /// `m = β1 m + (1 − β1) g`, `v = β2 v + (1 − β2) g²`,
-/// `p −= lr / (1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε)`.
+/// `p −= lr / (1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε)` (the division by √(1 − β2ᵗ) as a
+/// multiplication by its inverse).
 /// Reference: torch 2.x `torch/optim/adamw.py` (`_single_tensor_adamw`), transformers
 /// `Trainer.create_optimizer` / `get_decay_parameter_names` (v4.57.1).
 public final class AdamW {
@@ -155,7 +156,8 @@ public final class AdamW {
         // The scalars in Double, as torch computes them in Python floats.
         let t = Double(step)
         let bias1 = 1 - Foundation.pow(Double(beta1), t)
-        let bias2Root = Float((1 - Foundation.pow(Double(beta2), t)).squareRoot())
+        // 1/√(1 − β2ᵗ): one multiply per element where torch divides (within an ulp of it).
+        let inverseBias2Root = Float(1 / (1 - Foundation.pow(Double(beta2), t)).squareRoot())
         let stepSize = Float(Double(lr) / bias1)
         let decayFactor = Float(1 - Double(lr) * Double(weightDecay))
         guard let m = moments.baseAddress, let p = parameters.values.baseAddress,
@@ -175,7 +177,7 @@ public final class AdamW {
                     if decay != 1 { pi *= decay }
                     mi += (gi - mi) * (1 - b1)
                     vi = vi * b2 + (1 - b2) * gi * gi
-                    let denominator = vi.squareRoot() / bias2Root + eps
+                    let denominator = vi.squareRoot() * inverseBias2Root + eps
                     pi -= stepSize * (mi / denominator)
                     RowGradients.store(pi, p, i)
                     RowGradients.store(mi, m, i)
@@ -188,7 +190,7 @@ public final class AdamW {
                     // torch: exp_avg.lerp_(grad, 1 − β1), exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
                     m[i] += (gi - m[i]) * (1 - b1)
                     v[i] = v[i] * b2 + (1 - b2) * gi * gi
-                    let denominator = v[i].squareRoot() / bias2Root + eps
+                    let denominator = v[i].squareRoot() * inverseBias2Root + eps
                     p[i] -= stepSize * (m[i] / denominator)
                     i += 1
                 }

@@ -4,7 +4,7 @@
 /// The forward runs the same kernels as `EncoderLayer` (Gemm, `RowOps.softmax`,
 /// `RowOps.layerNorm`, `Activation`) in the same arithmetic order, and keeps in the
 /// `TrainingWorkspace` what the backward needs: Q, K, V, the attention probabilities, the
-/// context, the inputs of both LayerNorms and of the activation.
+/// context, the inputs of both LayerNorms, the activation's output and its derivative.
 /// Reference: transformers `BertLayer` / `BertSelfAttention` (eager) / `BertSelfOutput` /
 /// `BertIntermediate` / `BertOutput` (v4.57.1), with `Dropout` in train mode.
 struct TrainableEncoderLayer: Sendable {
@@ -58,17 +58,16 @@ struct TrainableEncoderLayer: Sendable {
         }
         RowGradients.add(x, to: kept.attentionSum, count: n * h)
         attentionNorm.forward(p, kept.attentionSum, rows: n, into: kept.attentionNorm)
-        // inner = a W1ᵀ + b1 (kept); its activation goes to the dInner scratch (row panels on
-        // the compute threads).
+        // inner = a W1ᵀ + b1; its activation (kept for dW2) and, over `inner`, the activation's
+        // derivative (kept for dInner), one erf for both, in row panels on the compute threads.
         intermediate.product(p, kept.attentionNorm, rows: n, into: kept.inner, kernel: kernel)
-        let activation = self.activation, b1 = p.value(intermediate.bias), activated = ws.dInner
+        let activation = self.activation, b1 = p.value(intermediate.bias), activated = kept.activated
         RowGradients.rowPanels(rows: n, width: inner) { r0, rows in
-            let x = kept.inner + r0 * inner, y = activated + r0 * inner
+            let x = kept.inner + r0 * inner
             RowOps.addBias(rows: rows, width: inner, x, bias: b1)
-            y.update(from: x, count: rows * inner)
-            activation.apply(UnsafeMutableBufferPointer(start: y, count: rows * inner))
+            RowGradients.activationAndDerivative(activation, x, output: activated + r0 * inner, count: rows * inner)
         }
-        output.product(p, ws.dInner, rows: n, into: kept.outputSum, kernel: kernel)
+        output.product(p, activated, rows: n, into: kept.outputSum, kernel: kernel)
         RowOps.addBias(rows: n, width: h, kept.outputSum, bias: p.value(output.bias))
         if hiddenDropout > 0, let keys = dropoutKeys {
             Dropout.draw(kept.outputMask, rows: n, width: h, probability: hiddenDropout, key: keys[2], applyTo: kept.outputSum)
@@ -131,17 +130,10 @@ struct TrainableEncoderLayer: Sendable {
             RowGradients.multiply(dy, kept.outputMask, into: ws.dKey, rows: n, width: h)
             dDense = UnsafePointer(ws.dKey)
         }
-        // The activation's output (recomputed) into dInner, for dW2, and its derivative over the
-        // kept `inner` (not read again this step), in one pass; then
-        // dInner = (dOutputSum W2) ⊙ act'(inner).
-        let activation = self.activation, dInner = ws.dInner
-        RowGradients.rowPanels(rows: n, width: inner) { r0, rows in
-            RowGradients.activationAndDerivative(activation, kept.inner + r0 * inner, output: dInner + r0 * inner,
-                                                 count: rows * inner)
-        }
-        output.backward(p, dY: dDense, x: ws.dInner, rows: n, dX: nil, kernel: kernel)
-        Gemm.sgemm(kernel, m: n, n: inner, k: h, a: dDense, lda: h, b: p.value(output.weight), ldb: inner,
-                   beta: 0, c: ws.dInner, ldc: inner)
+        // dW2 from the kept activation; dInner = (dOutputSum W2) ⊙ act'(inner), the derivative
+        // kept by the forward.
+        let dInner = ws.dInner
+        output.backward(p, dY: dDense, x: kept.activated, rows: n, dX: dInner, kernel: kernel)
         RowGradients.rowPanels(rows: n, width: inner) { r0, rows in
             RowGradients.multiply(dInner + r0 * inner, by: kept.inner + r0 * inner, count: rows * inner)
         }

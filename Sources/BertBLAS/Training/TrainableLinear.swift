@@ -58,13 +58,13 @@ struct TrainableLinear: Sendable {
     func forward(_ p: ParameterSet, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, kernel: Kernel) {
         let b = p.value(bias)
         for r in 0..<rows { (y + r * outFeatures).update(from: b, count: outFeatures) }
-        Gemm.sgemm(kernel, transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures,
+        Self.sgemm(kernel, transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures,
                    b: p.value(weight), ldb: inFeatures, beta: 1, c: y, ldc: outFeatures)
     }
 
     /// `y[rows, out] = x[rows, in] Wᵀ` without the bias (its epilogue adds it, as inference does).
     func product(_ p: ParameterSet, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, kernel: Kernel) {
-        Gemm.sgemm(kernel, transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures,
+        Self.sgemm(kernel, transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures,
                    b: p.value(weight), ldb: inFeatures, beta: 0, c: y, ldc: outFeatures)
     }
 
@@ -74,13 +74,37 @@ struct TrainableLinear: Sendable {
                   dX: UnsafeMutablePointer<Float>?, accumulate: Bool = false, kernel: Kernel) {
         guard rows > 0 else { return }
         // dW[out, in] += dY[rows, out]ᵀ · X[rows, in]
-        Gemm.sgemm(kernel, transA: true, m: outFeatures, n: inFeatures, k: rows, a: dY, lda: outFeatures,
+        Self.sgemm(kernel, transA: true, m: outFeatures, n: inFeatures, k: rows, a: dY, lda: outFeatures,
                    b: x, ldb: inFeatures, beta: 1, c: p.gradient(weight), ldc: inFeatures)
         RowGradients.addColumnSums(rows: rows, width: outFeatures, dY, into: p.gradient(bias))
         if let dX {
             // dX[rows, in] (+)= dY[rows, out] · W[out, in]
-            Gemm.sgemm(kernel, m: rows, n: inFeatures, k: outFeatures, a: dY, lda: outFeatures,
+            Self.sgemm(kernel, m: rows, n: inFeatures, k: outFeatures, a: dY, lda: outFeatures,
                        b: p.value(weight), ldb: inFeatures, beta: accumulate ? 1 : 0, c: dX, ldc: inFeatures)
+        }
+    }
+
+    /// `Gemm.sgemm` for a training step's products, whose M (a batch's tokens, or a weight's
+    /// rows for dW) is large: one row panel per compute thread rather than `Gemm`'s panels of at
+    /// most 256 rows, because every single-threaded `cblas_sgemm` packs its whole B again
+    /// (the weight, or for dW the batch's inputs `[N, in]`), and thin panels run the kernel at a
+    /// lower rate. Small products (the pooler, the classifier, a head's few rows) go to
+    /// `Gemm.sgemm` as they are.
+    static func sgemm(_ kernel: Kernel, transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
+                      c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let threads = ComputePool.shared.threads
+        guard threads > 1, m >= 64 * threads, m * n * k >= 1 << 22 else {
+            Gemm.sgemm(kernel, transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                       beta: beta, c: c, ldc: ldc)
+            return
+        }
+        let rows = ((m + threads - 1) / threads + 7) & ~7
+        ComputePool.shared.parallelFor((m + rows - 1) / rows) { panel in
+            let r0 = panel * rows
+            Gemm.sgemm(kernel, transA: transA, transB: transB, m: min(rows, m - r0), n: n, k: k,
+                       a: a + (transA ? r0 : r0 * lda), lda: lda, b: b, ldb: ldb, beta: beta,
+                       c: c + r0 * ldc, ldc: ldc, parallel: false)
         }
     }
 }

@@ -24,7 +24,8 @@ import Darwin
 ///     context       [N, H]        probabilities · V, heads side by side
 ///     attentionSum  [N, H]        attention output + bias + residual, before LayerNorm
 ///     attentionNorm [N, H]        its LayerNorm (the feed-forward's input)
-///     inner         [N, I]        intermediate + bias, before the activation
+///     inner         [N, I]        the activation's derivative at intermediate + bias
+///     activated     [N, I]        the activation's output (the dense output's input)
 ///     outputSum     [N, H]        output + bias + residual, before LayerNorm
 ///     attentionMask [A, N·T]      dropout masks (0 or 1/(1 − p)) of the probabilities, laid
 ///                                 out as they are; written only in a step with dropout
@@ -34,7 +35,7 @@ import Darwin
 ///   dHidden       [N, H]          the gradient flowing down the layers; a head writes the
 ///                                 gradient of the encoder output here
 ///   dQuery, dKey, dValue, dContext [N, H]
-///   dInner        [N, I]          also the forward's activation output
+///   dInner        [N, I]
 ///   dScores       [S, T, T]       one (sequence, head)'s score gradient per compute slot
 /// the head's slices, in its order  [B or N or count, width] each (`head[k]`)
 /// ```
@@ -67,7 +68,7 @@ public final class TrainingWorkspace {
     let headSlices: [HeadSlice]
 
     struct Layer {
-        let query, key, value, probabilities, context, attentionSum, attentionNorm, inner, outputSum: UnsafeMutablePointer<Float>
+        let query, key, value, probabilities, context, attentionSum, attentionNorm, inner, activated, outputSum: UnsafeMutablePointer<Float>
         let attentionMask, attentionOutputMask, outputMask: UnsafeMutablePointer<Float>
     }
 
@@ -116,7 +117,7 @@ public final class TrainingWorkspace {
         var sizes = [nh]                                       // embeddingSum
         sizes += Array(repeating: nh, count: layers + 1)        // hidden
         for _ in 0..<layers {
-            sizes += [nh, nh, nh, probabilities, nh, nh, nh, ni, nh, probabilities, nh, nh]
+            sizes += [nh, nh, nh, probabilities, nh, nh, nh, ni, ni, nh, probabilities, nh, nh]
         }
         sizes.append(nh)                                        // embeddingMask
         sizes += [nh, nh, nh, nh, nh, ni, tt]                   // backward scratch
@@ -182,7 +183,7 @@ public final class TrainingWorkspace {
         hidden = (0...config.numHiddenLayers).map { _ in slice() }
         layers = (0..<config.numHiddenLayers).map { _ in
             Layer(query: slice(), key: slice(), value: slice(), probabilities: slice(), context: slice(),
-                  attentionSum: slice(), attentionNorm: slice(), inner: slice(), outputSum: slice(),
+                  attentionSum: slice(), attentionNorm: slice(), inner: slice(), activated: slice(), outputSum: slice(),
                   attentionMask: slice(), attentionOutputMask: slice(), outputMask: slice())
         }
         embeddingMask = slice()

@@ -240,6 +240,26 @@ def merge(parts):
     return merged
 
 
+def ceiling_lines(ref, bertblas, engines):
+    """The ceiling: BertBLAS's lat128 and thr32x128 if every matrix product ran at the best
+    cblas_sgemm rate measured in the same run and nothing else took time, against the best peer."""
+    best = bertblas.get("sgemm_best_gflops")
+    lat, thr = bertblas.get("ceiling_lat128_ms"), bertblas.get("ceiling_thr32x128_seq_s")
+    if not best or lat is None or thr is None:
+        return None
+    peers_lat = [ref["engines"][e].get("lat128_ms") for e in engines if ref["engines"][e].get("lat128_ms")]
+    peers_thr = [ref["engines"][e].get("thr32x128_seq_s") for e in engines if ref["engines"][e].get("thr32x128_seq_s")]
+    parts = [f"ceiling (products at the best sgemm rate, {best} GFLOP/s, and nothing else):"]
+    if peers_lat:
+        parts.append(f"lat128 {lat:.2f} ms = {lat / min(peers_lat):.2f}x the best peer (target <= 0.7x)")
+    m128 = bertblas.get("ceiling_lat128_m128_ms")
+    if m128 is not None and peers_lat:
+        parts.append(f"at the best 128-row rate ({bertblas.get('sgemm_best_m128_gflops')} GFLOP/s) {m128:.2f} ms = {m128 / min(peers_lat):.2f}x")
+    if peers_thr:
+        parts.append(f"thr32x128 {thr:.1f} seq/s = {thr / max(peers_thr):.2f}x the best peer (target >= 1.3x)")
+    return "; ".join(parts)
+
+
 def table(ref, bertblas):
     engines = [e for e in ENGINES if e in ref["engines"]]
     rows = [
@@ -290,6 +310,9 @@ def table(ref, bertblas):
             if bertblas.get(key) is not None:
                 extra.append(f"{label} {bertblas[key]}")
         lines.append("BertBLAS (" + f"core {bertblas.get('blas_core')}, threads {bertblas.get('threads')}): " + "; ".join(extra))
+        ceiling = ceiling_lines(ref, bertblas, engines)
+        if ceiling:
+            lines.append(ceiling)
     diffs = ref.get("max_abs_vs_pytorch")
     if diffs:
         lines.append("max |diff| vs PyTorch on a padded check batch: " + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()))

@@ -113,6 +113,14 @@ struct EncoderBench: ParsableCommand {
             result["sgemm_best_gflops"] = round2(best.gflops)
             result["sgemm_best_shape"] = "\(best.m)x\(best.n)x\(best.k)"
             result["sgemm_shapes"] = best.all
+            // The ceiling: lat128 and thr32x128 with every product at the best rate and nothing
+            // else taking time (no attention softmax, GELU, LayerNorm, packing beyond the best
+            // call's own, waits).
+            let m128 = best.all.filter { ($0["m"] as? Int) == 128 }.compactMap { $0["gflops"] as? Double }.max() ?? best.gflops
+            result["sgemm_best_m128_gflops"] = round2(m128)
+            result["ceiling_lat128_ms"] = round3(Self.flops(bert.config, lengths: [128]) / best.gflops / 1e6)
+            result["ceiling_lat128_m128_ms"] = round3(Self.flops(bert.config, lengths: [128]) / m128 / 1e6)
+            result["ceiling_thr32x128_seq_s"] = round2(32 / (Self.flops(bert.config, lengths: Array(repeating: 128, count: 32)) / best.gflops / 1e9))
             if let gflops = result["gflops"] as? Double {
                 result["peak_fraction"] = round3(gflops / best.gflops)
                 log("sgemm best  \(String(format: "%8.1f", best.gflops)) GFLOP/s (M×N×K \(best.m)×\(best.n)×\(best.k)); thr32x128 runs at \(String(format: "%.0f", 100 * gflops / best.gflops))% of it")

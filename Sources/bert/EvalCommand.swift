@@ -24,6 +24,14 @@ struct EvalCommand: ParsableCommand {
             train-head --task regression head): the label column is a number; Pearson r, RMSE, MAE, \
             and with --rating-scale the 5-star accuracy. Their splits are seeded but not stratified, \
             as in training.
+
+            A token-classification folder (config.json architectures …ForTokenClassification, e.g. \
+            from 'bert finetune --task ner'): --data is a CoNLL-style 'word<TAB>tag' file as \
+            finetune reads it, and the figures are those of finetune's NER validation: each word \
+            tokenized on its own, sentences cut to --max-length at a word boundary, a word's tag its \
+            first sub-token's argmax; entity precision, recall and F1 (conlleval chunks) and word \
+            accuracy. --split takes finetune's seeded split of the sentences (not stratified; \
+            default fraction 0.2, seed 42).
             """)
 
     enum Split: String, ExpressibleByArgument, CaseIterable { case all, train, validation }
@@ -47,11 +55,15 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Windows per forward pass.", valueName: "n"))
     var batchSize: Int = 32
 
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Token-classification folders: tokens per sentence, special tokens included, as in finetune.", valueName: "n"))
+    var maxLength: Int = 128
+
     @Flag(name: .long, help: "Print the metrics as one JSON object. Default: off (a table).")
     var json = false
 
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if maxLength < 2 { throw ValidationError("--max-length must be at least 2, got \(maxLength)") }
         if let validationSplit, !(0 ..< 1).contains(validationSplit) {
             throw ValidationError("--validation-split must be in [0, 1), got \(validationSplit)")
         }
@@ -123,8 +135,54 @@ struct EvalCommand: ParsableCommand {
         try report.finish()
     }
 
+    /// Whether the folder is a token classifier (`…ForTokenClassification`).
+    private var isTokenClassifier: Bool {
+        let config = try? BertConfig.load(model.url.appendingPathComponent("config.json"))
+        return config?.architectures?.contains { $0.hasSuffix(HeadTask.tokenClassification.rawValue) } ?? false
+    }
+
+    /// A token-classification folder on a CoNLL-style file: finetune's NER validation figures.
+    private func evaluateTokens(report: Report) throws {
+        let dataset = try TaggedDataset.load(path: data.data)
+        for w in dataset.warnings.prefix(10) { report.warn(w) }
+        var selected = Array(dataset.sentences.indices)
+        if split != .all {
+            let parts = try LabeledDataset.seededSplit(count: dataset.sentences.count, validationFraction: validationSplit ?? 0.2,
+                                                       seed: seed ?? 42)
+            selected = split == .train ? parts.train : parts.validation
+        }
+        let metrics = try SequenceFineTuner.evaluateTokens(directory: model.url, data: dataset, sentences: selected, maxLength: maxLength,
+                                                           batchSize: batchSize, kernel: kernel.kernel)
+        if json {
+            JSONLines.write(TokenReport(metrics, sentences: selected.count))
+        } else {
+            var text = "data      \(data.data) (\(split.rawValue)): \(selected.count) sentences, \(metrics.words) words, \(metrics.entities) entities\n"
+            text += String(format: "entity    precision %.4f   recall %.4f   F1 %.4f\n", metrics.precision, metrics.recall, metrics.f1)
+            text += String(format: "words     accuracy %.4f\n", metrics.wordAccuracy)
+            Output.write(text)
+        }
+        try report.finish()
+    }
+
+    /// The `--json` record of a token-classification folder.
+    struct TokenReport: Encodable {
+        var precision, recall, entityF1, wordAccuracy: Double
+        var entities, words, sentences: Int
+
+        init(_ m: EntityMetrics, sentences: Int) {
+            (precision, recall, entityF1, wordAccuracy) = (m.precision, m.recall, m.f1, m.wordAccuracy)
+            (entities, words, self.sentences) = (m.entities, m.words, sentences)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case precision, recall, entities, words, sentences
+            case entityF1 = "entity_f1", wordAccuracy = "word_accuracy"
+        }
+    }
+
     private func body() throws {
         let report = Report()
+        if isTokenClassifier { return try evaluateTokens(report: report) }
         let classifier = try DocumentClassifier(directory: model.url, batchSize: batchSize, kernel: kernel.kernel)
         let record = classifier.headConfig?.training
         // Default to the labels the head was trained without (e.g. 'plot'), unless given.

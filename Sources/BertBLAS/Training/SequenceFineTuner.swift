@@ -267,21 +267,7 @@ public enum SequenceFineTuner {
             return (loss, ids.reduce(0) { $0 + $1.count })
         }
         func measure(_ record: inout Epoch) throws {
-            var truth: [[String]] = [], predicted: [[String]] = []
-            let l = model.labelCount
-            for start in stride(from: 0, to: validation.count, by: ws.maxBatch) {
-                let batch = validation[start..<min(start + ws.maxBatch, validation.count)]
-                let logits = try model.forward(ids: batch.map { encoded[$0].ids }, workspace: ws)
-                for (b, sentence) in batch.enumerated() {
-                    let starts = encoded[sentence].wordStarts
-                    truth.append(Array(data.sentences[sentence].tags.prefix(starts.count)))
-                    predicted.append(starts.map { t in
-                        let row = (ws.starts[b] + t) * l
-                        return data.labels[TaskMath.argmax(Array(logits[row..<(row + l)])) ?? 0]
-                    })
-                }
-            }
-            let metrics = try EntityMetrics(truth: truth, predicted: predicted)
+            let metrics = try entityMetrics(model, tags: data.labels, data: data, sentences: validation, encoded: encoded, workspace: ws)
             record.validationEntityF1 = metrics.f1
             record.validationWordAccuracy = metrics.wordAccuracy
         }
@@ -289,6 +275,62 @@ public enum SequenceFineTuner {
                                            step: step, validate: validation.isEmpty ? nil : measure)
         return TokenResult(model: model, labels: data.labels, epochs: epochs, bestEpoch: bestEpoch,
                            trainExamples: train.count, validationExamples: validation.count, dropout: model.dropout)
+    }
+
+    /// Entity F1 and word accuracy of a token classifier on `sentences` of `data`: a word's
+    /// predicted tag is `tags[argmax]` of its first sub-token (`encoded[i].wordStarts`), over the
+    /// words kept after truncation (the NER validation of `trainTokens`).
+    static func entityMetrics(_ model: TrainableTokenClassifier, tags: [String], data: TaggedDataset, sentences: [Int],
+                              encoded: [TaggedEncoding], workspace ws: TrainingWorkspace) throws -> EntityMetrics {
+        var truth: [[String]] = [], predicted: [[String]] = []
+        let l = model.labelCount
+        for start in stride(from: 0, to: sentences.count, by: ws.maxBatch) {
+            let batch = sentences[start..<min(start + ws.maxBatch, sentences.count)]
+            let logits = try model.forward(ids: batch.map { encoded[$0].ids }, workspace: ws)
+            for (b, sentence) in batch.enumerated() {
+                let starts = encoded[sentence].wordStarts
+                truth.append(Array(data.sentences[sentence].tags.prefix(starts.count)))
+                predicted.append(starts.map { t in
+                    let row = (ws.starts[b] + t) * l
+                    return tags[TaskMath.argmax(Array(logits[row..<(row + l)])) ?? 0]
+                })
+            }
+        }
+        return try EntityMetrics(truth: truth, predicted: predicted)
+    }
+
+    /// Evaluates a fine-tuned token classifier (a `…ForTokenClassification` folder) on tagged
+    /// sentences as `trainTokens`' validation does: each word tokenized on its own, sentences cut
+    /// to `maxLength` at a word boundary, a word's tag its first sub-token's argmax; entity F1
+    /// (conlleval chunks) and word accuracy.
+    ///
+    /// - Parameters:
+    ///   - directory: the folder (its `id2label` names the tags).
+    ///   - data: the tagged sentences.
+    ///   - sentences: the indices of `data.sentences` to evaluate (e.g. one part of `seededSplit`).
+    ///   - maxLength: tokens per sentence, special tokens included (`trainTokens`' `maxLength`).
+    ///   - batchSize: sentences per forward pass.
+    /// - Throws: `BertError.invalidInput` naming the tags of `data` that the model does not have,
+    ///   or when `maxLength` or `batchSize` is out of range; the errors of loading the folder.
+    public static func evaluateTokens(directory: URL, data: TaggedDataset, sentences: [Int], maxLength: Int = 128,
+                                      batchSize: Int = 32, kernel: Kernel = .blas) throws -> EntityMetrics {
+        guard batchSize >= 1 else { throw BertError(.invalidInput, "batchSize must be at least 1, got \(batchSize)") }
+        guard maxLength >= 2 else { throw BertError(.invalidInput, "maxLength must be at least 2, got \(maxLength)") }
+        if let bad = sentences.first(where: { !data.sentences.indices.contains($0) }) {
+            throw BertError(.invalidInput, "sentence index \(bad) is outside the data's \(data.sentences.count) sentences")
+        }
+        let model = try TrainableTokenClassifier(directory: directory, kernel: kernel)
+        let tags = try HeadWeights.labels(model.config, count: model.labelCount, file: directory.appendingPathComponent("config.json").path)
+        let unknown = data.labels.filter { !tags.contains($0) }
+        guard unknown.isEmpty else {
+            throw BertError(.invalidInput, "tag(s) \(unknown.joined(separator: ", ")) are not among the model's labels (\(tags.joined(separator: ", ")))")
+        }
+        let tokenizer = try BertTokenizer(directory: directory)
+        let length = min(maxLength, model.config.maxSequenceLength)
+        var encoded = [TaggedEncoding](repeating: TaggedEncoding(ids: [], labels: [], wordStarts: []), count: data.sentences.count)
+        for i in sentences { encoded[i] = data.encode(i, tokenizer: tokenizer, maxLength: length) }
+        let ws = try model.makeWorkspace(maxBatch: batchSize, maxLength: length)
+        return try entityMetrics(model, tags: tags, data: data, sentences: sentences, encoded: encoded, workspace: ws)
     }
 
     /// Refuses options out of range, naming the option.

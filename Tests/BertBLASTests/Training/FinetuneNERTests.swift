@@ -89,5 +89,21 @@ import Testing
         }
         let ner = try CLI.run("bert", ["ner", "--model", out.path], stdin: text + "\n")
         #expect(ner.status == 0, "\(ner.stderr)")
+
+        // bert eval on the folder and the same split gives the kept epoch's validation figures.
+        let eval = try CLI.run("bert", ["eval", "--model", out.path, "--data", data.path, "--split", "validation",
+                                        "--max-length", "24", "--batch-size", "8", "--json"])
+        #expect(eval.status == 0, "\(eval.stderr)")
+        let metrics = try #require(try eval.jsonLines().first as? [String: Any])
+        #expect(metrics["sentences"] as? Int == 16)
+        #expect(metrics["entity_f1"] as? Double == f1, "eval \(metrics), finetune entity F1 \(f1)")
+        #expect(metrics["word_accuracy"] as? Double == epochs[best - 1]["validation_word_accuracy"] as? Double)
+        // All sentences: no tag outside the model's; a tag the model lacks is refused by name.
+        let all = try CLI.run("bert", ["eval", "--model", out.path, "--data", data.path, "--max-length", "24"])
+        #expect(all.status == 0 && all.stdout.contains("80 sentences") && all.stdout.contains("entity"), "\(all.stdout) \(all.stderr)")
+        let other = dir.appendingPathComponent("other.txt")
+        try "paris\tB-city\nplay\tB-action\n".write(to: other, atomically: true, encoding: .utf8)
+        let refused = try CLI.run("bert", ["eval", "--model", out.path, "--data", other.path])
+        #expect(refused.status != 0 && refused.stderr.contains("B-city"), "\(refused.stderr)")
     }
 }

@@ -92,6 +92,25 @@ public struct Dropout: Sendable, Equatable {
         }
     }
 
+    /// The draw of a training step, and the step counter moved on; nil (counter unchanged) when
+    /// dropout is off.
+    func nextDraw(_ step: inout UInt64) -> (Dropout, step: UInt64)? {
+        guard self != .off else { return nil }
+        defer { step += 1 }
+        return (self, step)
+    }
+
+    /// A head's input under dropout: `x` `[rows, width]` copied into `dropped`, a fresh mask drawn
+    /// into `mask` and applied there; `x` is left as it is.
+    ///
+    /// - Returns: `dropped`, the input the head's next layer reads.
+    static func draw(_ mask: UnsafeMutablePointer<Float>, rows: Int, width: Int, probability p: Float, key: UInt64,
+                     copying x: UnsafePointer<Float>, into dropped: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        dropped.update(from: x, count: rows * width)
+        draw(mask, rows: rows, width: width, probability: p, key: key, applyTo: dropped)
+        return UnsafePointer(dropped)
+    }
+
     /// `fill` over a whole `[rows, width]` mask on the compute threads, then `x *= mask` when
     /// `x` is given.
     static func draw(_ mask: UnsafeMutablePointer<Float>, rows: Int, width: Int, probability p: Float, key: UInt64,

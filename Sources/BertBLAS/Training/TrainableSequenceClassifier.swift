@@ -174,11 +174,9 @@ public final class TrainableSequenceClassifier {
         classifierDropout = 0
         if dropsFirstToken, let (settings, step) = dropout, settings.classifier > 0 {
             // RobertaClassificationHead / ElectraClassificationHead: dense(dropout(x)).
-            let dropped = ws.head[Slot.droppedCls.rawValue]
-            dropped.update(from: cls, count: b * h)
-            Dropout.draw(ws.head[Slot.clsMask.rawValue], rows: b, width: h, probability: settings.classifier,
-                         key: settings.key(step: step, site: encoder.dropoutSites + 1), applyTo: dropped)
-            first = UnsafePointer(dropped)
+            first = Dropout.draw(ws.head[Slot.clsMask.rawValue], rows: b, width: h, probability: settings.classifier,
+                                 key: settings.key(step: step, site: encoder.dropoutSites + 1),
+                                 copying: cls, into: ws.head[Slot.droppedCls.rawValue])
         }
         pooler.forward(p, first, rows: b, into: poolerSum, kernel: kernel)
         pooled.update(from: poolerSum, count: b * h)
@@ -186,11 +184,9 @@ public final class TrainableSequenceClassifier {
         // classifier(dropout(activation(dense(x)))), BERT's pooler included.
         var input = UnsafePointer(pooled)
         if let (settings, step) = dropout, settings.classifier > 0 {
-            let dropped = ws.head[Slot.dropped.rawValue]
-            dropped.update(from: pooled, count: b * h)
-            Dropout.draw(ws.head[Slot.classifierMask.rawValue], rows: b, width: h, probability: settings.classifier,
-                         key: settings.key(step: step, site: encoder.dropoutSites), applyTo: dropped)
-            input = UnsafePointer(dropped)
+            input = Dropout.draw(ws.head[Slot.classifierMask.rawValue], rows: b, width: h, probability: settings.classifier,
+                                 key: settings.key(step: step, site: encoder.dropoutSites),
+                                 copying: pooled, into: ws.head[Slot.dropped.rawValue])
             classifierDropout = settings.classifier
         }
         classifier.forward(p, input, rows: b, into: logits, kernel: kernel)
@@ -232,12 +228,7 @@ public final class TrainableSequenceClassifier {
                 throw BertError(.invalidInput, "\(values.count) targets for \(b) sequences × \(l) labels")
             }
         }
-        var draw: (Dropout, step: UInt64)?
-        if dropout != .off {
-            draw = (dropout, dropoutStep)
-            dropoutStep += 1
-        }
-        let logits = try forward(ids: ids, typeIds: typeIds, workspace: ws, dropout: draw)
+        let logits = try forward(ids: ids, typeIds: typeIds, workspace: ws, dropout: dropout.nextDraw(&dropoutStep))
         guard let base = logits.baseAddress else { return 0 }
         let dLogits = ws.head[Slot.dLogits.rawValue]
         let loss: Float

@@ -114,11 +114,9 @@ public final class TrainableTokenClassifier {
         var input = UnsafePointer(ws.encoderOutput)
         classifierDropout = 0
         if let (settings, step) = dropout, settings.classifier > 0 {
-            let h = config.hiddenSize, dropped = ws.head[Slot.dropped.rawValue]
-            dropped.update(from: ws.encoderOutput, count: n * h)
-            Dropout.draw(ws.head[Slot.classifierMask.rawValue], rows: n, width: h, probability: settings.classifier,
-                         key: settings.key(step: step, site: encoder.dropoutSites), applyTo: dropped)
-            input = UnsafePointer(dropped)
+            input = Dropout.draw(ws.head[Slot.classifierMask.rawValue], rows: n, width: config.hiddenSize,
+                                 probability: settings.classifier, key: settings.key(step: step, site: encoder.dropoutSites),
+                                 copying: ws.encoderOutput, into: ws.head[Slot.dropped.rawValue])
             classifierDropout = settings.classifier
         }
         classifier.forward(parameters, input, rows: n, into: logits, kernel: kernel)
@@ -146,12 +144,7 @@ public final class TrainableTokenClassifier {
                 throw BertError(.invalidInput, "sequence \(b): label \(bad) is outside the classifier's \(labelCount) labels")
             }
         }
-        var draw: (Dropout, step: UInt64)?
-        if dropout != .off {
-            draw = (dropout, dropoutStep)
-            dropoutStep += 1
-        }
-        let logits = try forward(ids: ids, typeIds: typeIds, workspace: ws, dropout: draw)
+        let logits = try forward(ids: ids, typeIds: typeIds, workspace: ws, dropout: dropout.nextDraw(&dropoutStep))
         guard let base = logits.baseAddress else { return 0 }
         let n = ws.tokenCount
         let dLogits = ws.head[Slot.dLogits.rawValue]

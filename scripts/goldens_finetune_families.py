@@ -23,6 +23,22 @@ attention), on the same batch as the BERT goldens (4 sequences of lengths 9/5/12
     electra                ElectraFor… with embedding_size 13 ≠ hidden 20 (embeddings_project);
                            cls = first token → classifier.dense → GELU → classifier.out_proj
 
+Masked LM (a separate section, `mlm`): <family>-mlm/ for DistilBertForMaskedLM, RobertaForMaskedLM
+and ElectraForMaskedLM (tied decoders, as the families save them), on the BERT mlm golden's masked
+batch (goldens_finetune.mask_batch: about a third of the positions predicted, sequence 3 none);
+the loss is the mean cross-entropy over the predicted positions, as each class's:
+    distilbert-mlm   vocab_transform → activation from config (here "relu", so a head that ignored
+                     the config would fail) → vocab_layer_norm (eps 1e-12) → vocab_projector
+                     (tied to the word embeddings, bias vocab_projector.bias)
+    roberta-mlm      hidden_act "relu" in the encoder, while RobertaLMHead's activation is GELU
+                     whatever the config says; lm_head.dense → gelu → lm_head.layer_norm →
+                     lm_head.decoder (tied) + lm_head.bias; a padding id inside a sequence
+    electra-mlm      the generator head: generator_predictions.dense (H 20 → E 13) → GELU →
+                     generator_predictions.LayerNorm (over E) → generator_lm_head (E → V, tied
+                     to the E-wide word embeddings)
+expected.json holds the masked ids, type ids, labels, the loss, the masked positions' logits and
+the gradient count; the word embeddings' gradient includes the tied decoder's.
+
 `type_ids` in expected.json is the BERT batch's (two pairs); families that read no type ids
 (DistilBERT, RoBERTa) get none from torch, and BertBLAS must ignore them as inference does.
 Heads: cls = single_label_classification with 3 labels (cross-entropy); ner = 5 labels per
@@ -31,7 +47,8 @@ BERT qa golden's start/end positions (one the null answer at the first token), t
 over the sequences of the model's loss on each sequence run unpadded (as goldens_finetune.write_qa).
 
 Run (reference venv: torch, transformers 4.57.1):
-    .venv-goldens/bin/python scripts/goldens_finetune_families.py
+    .venv-goldens/bin/python scripts/goldens_finetune_families.py [SECTION ...]
+    (sections: heads — the sequence, token and QA heads —, mlm; default: both)
 Deterministic: fixed seeds, one thread, no network.
 """
 import json
@@ -45,26 +62,26 @@ import goldens_finetune as base  # noqa: E402  (sets threads, determinism, the v
 import torch  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 from transformers import (  # noqa: E402
-    DistilBertConfig, DistilBertForQuestionAnswering, DistilBertForSequenceClassification, DistilBertForTokenClassification,
-    ElectraConfig, ElectraForQuestionAnswering, ElectraForSequenceClassification, ElectraForTokenClassification,
-    RobertaConfig, RobertaForQuestionAnswering, RobertaForSequenceClassification, RobertaForTokenClassification,
+    DistilBertConfig, DistilBertForMaskedLM, DistilBertForQuestionAnswering, DistilBertForSequenceClassification, DistilBertForTokenClassification,
+    ElectraConfig, ElectraForMaskedLM, ElectraForQuestionAnswering, ElectraForSequenceClassification, ElectraForTokenClassification,
+    RobertaConfig, RobertaForMaskedLM, RobertaForQuestionAnswering, RobertaForSequenceClassification, RobertaForTokenClassification,
 )
 
 OUT = base.OUT / "families"
 SIZES = dict(hidden=20, layers=2, heads=4, inter=36)
 
 
-def distilbert(sinusoidal=False, **kw):
+def distilbert(sinusoidal=False, activation="gelu", **kw):
     return DistilBertConfig(vocab_size=base.VOCAB, dim=SIZES["hidden"], n_layers=SIZES["layers"], n_heads=SIZES["heads"],
-                            hidden_dim=SIZES["inter"], max_position_embeddings=24, activation="gelu", dropout=0.0,
+                            hidden_dim=SIZES["inter"], max_position_embeddings=24, activation=activation, dropout=0.0,
                             attention_dropout=0.0, seq_classif_dropout=0.0, qa_dropout=0.0, initializer_range=0.3, pad_token_id=0,
                             sinusoidal_pos_embds=sinusoidal, **kw)
 
 
-def roberta(**kw):
+def roberta(hidden_act="gelu", **kw):
     # Positions 2 … 2 + 12 must fit: max_position_embeddings 26.
     return RobertaConfig(vocab_size=base.VOCAB, hidden_size=SIZES["hidden"], num_hidden_layers=SIZES["layers"],
-                         num_attention_heads=SIZES["heads"], intermediate_size=SIZES["inter"], hidden_act="gelu",
+                         num_attention_heads=SIZES["heads"], intermediate_size=SIZES["inter"], hidden_act=hidden_act,
                          hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, max_position_embeddings=26,
                          type_vocab_size=1, layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0, eos_token_id=2,
                          initializer_range=0.3, **kw)
@@ -190,14 +207,81 @@ def write_qa(family):
     print(f"{name}: loss {loss.item():.6f}, {len(grads)} gradients")
 
 
-def main():
-    OUT.mkdir(parents=True, exist_ok=True)
+# Per family: the config (with what the masked-LM golden changes), the class, whether it reads
+# type ids, and the tensor its tied decoder must be.
+MLM_CASES = {
+    "distilbert": (lambda **kw: distilbert(activation="relu", **kw), DistilBertForMaskedLM, False,
+                   lambda m: (m.vocab_projector.weight, m.distilbert.embeddings.word_embeddings.weight)),
+    "roberta": (lambda **kw: roberta(hidden_act="relu", **kw), RobertaForMaskedLM, False,
+                lambda m: (m.lm_head.decoder.weight, m.roberta.embeddings.word_embeddings.weight)),
+    "electra": (electra, ElectraForMaskedLM, True,
+                lambda m: (m.generator_lm_head.weight, m.electra.embeddings.word_embeddings.weight)),
+}
+
+
+def write_mlm(family):
+    """One masked batch (goldens_finetune.mask_batch) through the family's …ForMaskedLM."""
+    make_config, model_class, reads_types, tied = MLM_CASES[family]
+    name = f"{family}-mlm"
+    folder = OUT / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    model = make_model(make_config, model_class, 2)
+    decoder, word = tied(model)
+    assert decoder is word, f"{name}: the decoder is not tied to the word embeddings"
+    if family == "roberta":
+        # RobertaLMHead shares one bias between lm_head.bias and lm_head.decoder.bias.
+        assert model.lm_head.decoder.bias is model.lm_head.bias
+    model.save_pretrained(folder, safe_serialization=True)
+    ids, types, mask, _ = base.make_batch(2, "single_label_classification")
+    inputs, labels = base.mask_batch(ids)
+    pad = model.config.pad_token_id
+    inputs[mask == 0] = pad
+    if family == "roberta":
+        inputs[3, 1] = pad  # sequence 3 predicts nothing; the padding id's word row gets only the decoder's gradient
+    feed = dict(input_ids=inputs, attention_mask=mask, labels=labels)
+    if reads_types:
+        feed["token_type_ids"] = types
+    out = model(**feed)
+    out.loss.backward()
+    grads = {n: p.grad.detach().clone().contiguous() for n, p in model.named_parameters() if p.grad is not None}
+    frozen = sorted(n for n, p in model.named_parameters() if p.grad is None)
+    save_file(grads, str(folder / "gradients.safetensors"))
+    selected = labels != -100
+    loss = torch.nn.functional.cross_entropy(out.logits[selected], labels[selected]).item()
+    assert abs(loss - out.loss.item()) <= 1e-6 * abs(loss), (loss, out.loss.item())
+    expected = {
+        "family": family,
+        "head": "mlm",
+        "ids": base.unpadded(inputs, base.LENGTHS),
+        "type_ids": base.unpadded(types, base.LENGTHS),
+        "labels": base.unpadded(labels, base.LENGTHS),
+        "loss": out.loss.item(),
+        "masked_tokens": int(selected.sum().item()),
+        "masked_logits": out.logits[selected].detach().tolist(),
+        "gradients": len(grads),
+        "frozen": frozen,
+    }
+    (folder / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+    print(f"{name}: loss {out.loss.item():.6f}, {expected['masked_tokens']} masked, {len(grads)} gradients, frozen {frozen}")
+
+
+def write_heads():
     for family, (_, _, ner_class, _) in FAMILIES.items():
         write_case(family, "cls")
         if ner_class is not None:
             write_case(family, "ner")
         if family in QA_CLASSES:
             write_qa(family)
+
+
+SECTIONS = {"heads": write_heads, "mlm": lambda: [write_mlm(f) for f in MLM_CASES]}
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    for section in sys.argv[1:] or SECTIONS:
+        SECTIONS[section]()
 
 
 if __name__ == "__main__":

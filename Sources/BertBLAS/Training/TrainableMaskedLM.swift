@@ -17,21 +17,31 @@ public struct MaskedLMLoss: Sendable, Equatable {
     }
 }
 
-/// A BERT masked language model that learns: the `TrainableEncoder` and the `cls.predictions`
-/// head (transform dense + activation + LayerNorm, then the decoder tied to the word embeddings
-/// plus its own bias), computed only on the masked positions, with the cross-entropy over the
-/// vocabulary.
+/// A masked language model of any family that learns: the `TrainableEncoder` and the family's
+/// masked-LM head (transform dense H → E + activation + LayerNorm over E, then the decoder
+/// `[V, E]` tied to the word embeddings plus its own bias), computed only on the masked
+/// positions, with the cross-entropy over the vocabulary. E = H except in ELECTRA's generator.
+///
+/// | family | transform | activation | LayerNorm | decoder (tied) + bias |
+/// |---|---|---|---|---|
+/// | bert | `cls.predictions.transform.dense` | `hidden_act` | `….transform.LayerNorm` | `cls.predictions.decoder`, `cls.predictions.bias` |
+/// | distilbert | `vocab_transform` | `activation` | `vocab_layer_norm` (eps 1e-12) | `vocab_projector` |
+/// | roberta, xlm-roberta | `lm_head.dense` | GELU | `lm_head.layer_norm` | `lm_head.decoder`, `lm_head.bias` |
+/// | electra (generator) | `generator_predictions.dense` (H → E) | GELU | `generator_predictions.LayerNorm` (E) | `generator_lm_head` (E → V) |
 ///
 /// The decoder's weight is the word-embedding parameter itself when the config ties them
-/// (`tie_word_embeddings`, the default), so its gradient adds into the word-embedding gradient;
-/// an untied checkpoint's `cls.predictions.decoder.weight` is a parameter of its own.
-/// The decoder runs on `logitRows` masked rows at a time, so the `[M, V]` logits never exist
-/// whole. Reference: transformers `BertForMaskedLM` / `BertLMPredictionHead` (v4.57.1), dropout
-/// off: `CrossEntropyLoss` over the positions whose label is not -100, mean over them.
+/// (`tie_word_embeddings`, the default), so its gradient adds into the word-embedding gradient
+/// (every row, the padding id's too, as autograd does); an untied checkpoint's decoder weight is
+/// a parameter of its own. The decoder runs on `logitRows` masked rows at a time, so the
+/// `[M, V]` logits never exist whole. Reference: transformers (v4.57.1) `BertForMaskedLM` /
+/// `BertLMPredictionHead`, `DistilBertForMaskedLM`, `RobertaForMaskedLM` / `RobertaLMHead`,
+/// `ElectraForMaskedLM` / `ElectraGeneratorPredictions`; dropout off: `CrossEntropyLoss` over
+/// the positions whose label is not -100, mean over them.
 ///
-/// Loaded with `nextSentence`, it is a `BertForPreTraining`: the pooler and
-/// `cls.seq_relationship` (`TrainableNextSentenceHead`) train beside the masked-LM head, and the
-/// loss is the sum of the two means, as `BertForPreTraining`'s.
+/// Loaded with `nextSentence`, it is a `BertForPreTraining` (BERT only: no other family has a
+/// next-sentence head in transformers): the pooler and `cls.seq_relationship`
+/// (`TrainableNextSentenceHead`) train beside the masked-LM head, and the loss is the sum of the
+/// two means, as `BertForPreTraining`'s.
 public final class TrainableMaskedLM {
     public let config: BertConfig
     /// Every trainable tensor, its gradient, and whether weight decay applies.
@@ -43,7 +53,7 @@ public final class TrainableMaskedLM {
     let transform: TrainableLinear
     let activation: Activation
     let transformNorm: TrainableLayerNorm
-    /// `[V, H]` weight (the word embeddings when tied) and `[V]` bias.
+    /// `[V, E]` weight (the word embeddings when tied) and `[V]` bias.
     let decoder: TrainableLinear
     /// Whether `decoder.weight` is the word-embedding parameter.
     public let tiedDecoder: Bool
@@ -59,56 +69,62 @@ public final class TrainableMaskedLM {
     enum Slot: Int, CaseIterable {
         /// `[N, H]` the masked positions' hidden states, gathered (M ≤ N rows used).
         case gathered
-        /// `[N, H]` transform dense + bias, before the activation.
+        /// `[N, E]` transform dense + bias, before the activation.
         case transformSum
-        /// `[N, H]` the activation's output, the LayerNorm's input.
+        /// `[N, E]` the activation's output, the LayerNorm's input.
         case activated
-        /// `[N, H]` the LayerNorm's output, the decoder's input.
+        /// `[N, E]` the LayerNorm's output, the decoder's input.
         case transformed
         /// `[logitRows, V]` one chunk of logits, and its loss gradient.
         case logits, dLogits
-        /// `[N, H]` backward scratch: the gradient of `transformed`, then of `transformSum`.
+        /// `[N, E]` backward scratch: the gradient of `transformed`, then of `transformSum`.
         case dTransformed
         /// `[N, H]` the gradient of `gathered`, scattered into `ws.dHidden`.
         case dGathered
     }
     let slices: [TrainingWorkspace.HeadSlice]
 
-    /// Loads a BERT checkpoint with a masked-LM head for training.
+    /// Loads a checkpoint with a masked-LM head for training.
     ///
     /// - Parameters:
-    ///   - directory: a HuggingFace BERT folder (`config.json`, `model.safetensors`) with
-    ///     `cls.predictions` (`BertForMaskedLM` or `BertForPreTraining`).
+    ///   - directory: a HuggingFace folder (`config.json`, `model.safetensors`) of `model_type`
+    ///     bert (`BertForMaskedLM` or `BertForPreTraining`), distilbert, roberta, xlm-roberta or
+    ///     electra (the generator, `ElectraForMaskedLM`) with the family's masked-LM head.
     ///   - kernel: `.blas` (default) or `.naive`.
     ///   - logitRows: masked rows decoded at once (default 64): the `[logitRows, V]` logits and
     ///     their gradient are the head's largest scratch; results do not depend on it.
     ///   - nextSentence: also load the pooler and `cls.seq_relationship` (a `BertForPreTraining`
-    ///     checkpoint) and train them on next-sentence labels; false leaves them out.
-    /// - Throws: `BertError.unsupported` for families other than BERT, `.missingTensor` naming
+    ///     checkpoint, BERT only) and train them on next-sentence labels; false leaves them out.
+    /// - Throws: `BertError.unsupported` naming config.json for a `model_type` outside those, or
+    ///   for `nextSentence` on a family without a next-sentence head; `.missingTensor` naming
     ///   the head tensor that is absent, `.shape`, `.config`, `.io`; `.invalidInput` when
     ///   `logitRows` is not positive.
     public init(directory: URL, kernel: Kernel = .blas, logitRows: Int = 64, nextSentence: Bool = false) throws {
         guard logitRows > 0 else { throw BertError(.invalidInput, "logitRows must be positive, got \(logitRows)") }
-        let (config, weights) = try TrainableEncoder.open(directory, task: .maskedLM)
+        let (config, weights) = try TrainableEncoder.open(directory, task: .maskedLM, families: Set(ModelFamily.allCases))
+        if nextSentence, config.tensorNames.heads.seqRelationship == nil {
+            throw BertError(.unsupported, "\(directory.appendingPathComponent("config.json").path): model_type \(config.modelType ?? config.family.rawValue) has no next-sentence head (\(config.className(.maskedLM)) trains the masked LM only; next-sentence prediction is BERT's, BertForPreTraining)")
+        }
         let names = config.tensorNames.heads.maskedLM
         var required = [names.transformDense.weight, names.transformDense.bias, names.transformLayerNorm.weight,
                         names.transformLayerNorm.bias, names.bias]
         if !config.tieWordEmbeddings { required.append(names.decoderWeight) }
         try HeadWeights.require(weights, required, task: .maskedLM, config: config)
-        let h = config.hiddenSize, v = config.vocabSize
+        // The transform maps H to the decoder's width E (ELECTRA's generator; H elsewhere).
+        let h = config.hiddenSize, e = config.embeddingSize, v = config.vocabSize
         var builder = ParameterSet.Builder()
         encoder = try TrainableEncoder(weights, config: config, kernel: kernel, into: &builder)
-        transform = try TrainableLinear(weights, names.transformDense, inFeatures: h, outFeatures: h, into: &builder)
+        transform = try TrainableLinear(weights, names.transformDense, inFeatures: h, outFeatures: e, into: &builder)
         activation = config.family.maskedLMActivation(config)
-        transformNorm = try TrainableLayerNorm(weights, names.transformLayerNorm, width: h, eps: config.layerNormEps, into: &builder)
+        transformNorm = try TrainableLayerNorm(weights, names.transformLayerNorm, width: e, eps: config.layerNormEps, into: &builder)
         let biasTensor = try weights.tensor(names.bias, shape: [v])
         let bias = try builder.add(biasTensor, name: names.bias.description, decays: false)
         if config.tieWordEmbeddings {
-            decoder = TrainableLinear(weight: encoder.embeddings.word, bias: bias, inFeatures: h, outFeatures: v)
+            decoder = TrainableLinear(weight: encoder.embeddings.word, bias: bias, inFeatures: e, outFeatures: v)
         } else {
-            let weightTensor = try weights.tensor(names.decoderWeight, shape: [v, h])
+            let weightTensor = try weights.tensor(names.decoderWeight, shape: [v, e])
             let weight = try builder.add(weightTensor, name: names.decoderWeight.description, decays: true)
-            decoder = TrainableLinear(weight: weight, bias: bias, inFeatures: h, outFeatures: v)
+            decoder = TrainableLinear(weight: weight, bias: bias, inFeatures: e, outFeatures: v)
         }
         tiedDecoder = config.tieWordEmbeddings
         self.nextSentence = nextSentence
@@ -117,7 +133,8 @@ public final class TrainableMaskedLM {
         slices = Slot.allCases.map { slot in
             switch slot {
             case .logits, .dLogits: TrainingWorkspace.HeadSlice(rows: .count(logitRows), width: v)
-            default: TrainingWorkspace.HeadSlice(rows: .tokens, width: h)
+            case .gathered, .dGathered: TrainingWorkspace.HeadSlice(rows: .tokens, width: h)
+            case .transformSum, .activated, .transformed, .dTransformed: TrainingWorkspace.HeadSlice(rows: .tokens, width: e)
             }
         } + (nextSentence ? TrainableNextSentenceHead.slices(hiddenSize: h) : [])
         vocabularySize = v
@@ -207,7 +224,7 @@ public final class TrainableMaskedLM {
             }
             return MaskedLMLoss(mean: 0, maskedTokens: 0, nextSentence: next)
         }
-        let p = parameters, h = config.hiddenSize
+        let p = parameters, h = config.hiddenSize, e = config.embeddingSize
         let gathered = ws.head[Slot.gathered.rawValue], transformSum = ws.head[Slot.transformSum.rawValue]
         let activated = ws.head[Slot.activated.rawValue], transformed = ws.head[Slot.transformed.rawValue]
         let logits = ws.head[Slot.logits.rawValue], dLogits = ws.head[Slot.dLogits.rawValue]
@@ -216,28 +233,28 @@ public final class TrainableMaskedLM {
         for (r, row) in rows.enumerated() { (gathered + r * h).update(from: out + row * h, count: h) }
         // The transform, in the inference head's order: dense + bias, activation, LayerNorm.
         transform.forward(p, gathered, rows: m, into: transformSum, kernel: kernel)
-        activated.update(from: transformSum, count: m * h)
-        activation.apply(UnsafeMutableBufferPointer(start: activated, count: m * h))
+        activated.update(from: transformSum, count: m * e)
+        activation.apply(UnsafeMutableBufferPointer(start: activated, count: m * e))
         transformNorm.forward(p, activated, rows: m, into: transformed)
         // Decoder and loss a chunk at a time; each chunk's backward runs while its logits exist.
         var total = 0.0
         var first = 0
         while first < m {
             let count = min(logitRows, m - first)
-            decoder.forward(p, transformed + first * h, rows: count, into: logits, kernel: kernel)
+            decoder.forward(p, transformed + first * e, rows: count, into: logits, kernel: kernel)
             let mean = Losses.crossEntropy(logits: logits, rows: count, classes: v, labels: Array(targets[first..<first + count]),
                                            gradient: dLogits, normalizer: m)
             total += Double(mean)
             if backward {
                 // dW (the word embeddings when tied) += dLogitsᵀ X, db += Σ dLogits, dX = dLogits W.
-                decoder.backward(p, dY: dLogits, x: transformed + first * h, rows: count, dX: dTransformed + first * h, kernel: kernel)
+                decoder.backward(p, dY: dLogits, x: transformed + first * e, rows: count, dX: dTransformed + first * e, kernel: kernel)
             }
             first += count
         }
         if backward {
             let dGathered = ws.head[Slot.dGathered.rawValue]
             transformNorm.backward(p, input: activated, rows: m, dOutput: dTransformed, into: dTransformed)
-            RowGradients.activation(activation, input: transformSum, dTransformed, count: m * h)
+            RowGradients.activation(activation, input: transformSum, dTransformed, count: m * e)
             transform.backward(p, dY: dTransformed, x: gathered, rows: m, dX: dGathered, kernel: kernel)
             // Only the masked rows reach the head.
             ws.dHidden.update(repeating: 0, count: ws.tokenCount * h)

@@ -298,13 +298,17 @@ import Testing
         #expect(abs(dropped - expected.loss) > 1e-4, "\(test.name): loss with dropout \(dropped) equals torch's without")
     }
 
-    /// A head without family parity yet (masked LM) refuses a family checkpoint, naming
-    /// config.json and the model_type.
-    @Test func maskedLMRefusesFamiliesNamingTheModelType() throws {
+    /// A family checkpoint without its masked-LM head is refused for masked-LM training, naming
+    /// the file, the family's class and every missing tensor.
+    @Test func maskedLMNeedsTheFamilysHead() throws {
         let (folder, _) = try Self.load("roberta-cls")
-        let path = folder.appendingPathComponent("config.json").path
-        #expect(throws: BertError(.unsupported, "\(path): model_type roberta cannot be trained as RobertaForMaskedLM (trainable model types for this head: bert)")) {
-            try TrainableMaskedLM(directory: folder)
+        do {
+            _ = try TrainableMaskedLM(directory: folder)
+            Issue.record("a RobertaForSequenceClassification checkpoint was trained as a masked LM")
+        } catch let error as BertError {
+            #expect(error.kind == .missingTensor)
+            #expect(error.message.contains("model.safetensors: not a RobertaForMaskedLM checkpoint"), "\(error.message)")
+            #expect(error.message.contains("lm_head.dense.weight") && error.message.contains("lm_head.layer_norm.weight"), "\(error.message)")
         }
     }
 }

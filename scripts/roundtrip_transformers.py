@@ -24,9 +24,18 @@ Tests/Goldens/families/models (DistilBERT, RoBERTa, XLM-RoBERTa, ELECTRA; their 
 WordPiece, byte-level BPE, Unigram), so each `<Family>ForSequenceClassification` folder that
 `bert finetune` writes is checked the same way.
 
+A `mlm` folder (TASK=DIR, or made by --make-pretrained DIR: `bert pretrain`, 2 epochs with
+whole-word masking on a small synthetic corpus, of the tiny BERT masked LM of
+Tests/Goldens/heads/models/mlm and of each family's tiny `…ForMaskedLM` in
+Tests/Goldens/families/models) is checked with AutoModelForMaskedLM: every tensor loads (the tied
+decoder is not stored and must not be reported missing), the class is the folder's
+architecture, and on masked texts `bert fill-mask` gives transformers' top-5 token ids, and its
+scores are transformers' softmax at the mask.
+
 Run (reference venv: torch, transformers 4.57.1):
     .venv-goldens/bin/python scripts/roundtrip_transformers.py --bert .build/release/bert \
-        --model .cache/models/all-MiniLM-L6-v2 --make /tmp/roundtrip --make-families /tmp/roundtrip-families
+        --model .cache/models/all-MiniLM-L6-v2 --make /tmp/roundtrip --make-families /tmp/roundtrip-families \
+        --make-pretrained /tmp/roundtrip-pretrained
 Exit status 1 when a check fails.
 """
 import argparse
@@ -133,6 +142,76 @@ def make_family_folders(bert, work):
     return folders
 
 
+# The masked-LM checkpoints `bert pretrain` continues (their own tokenizers).
+PRETRAIN_MODELS = [("heads", "mlm"), ("families", "distilbert-mlm"), ("families", "roberta-mlm"),
+                   ("families", "xlm-roberta-mlm"), ("families", "electra-mlm")]
+MASKED_TEMPLATES = ["the city is {} old.", "paris was {} the sea.", "{} museum has been full of people."]
+
+
+def synthetic_corpus(path):
+    """240 short sentences from a few templates, seeded (one per line)."""
+    subjects = ["the city", "the river", "the museum", "the capital", "paris", "london"]
+    verbs = ["is", "was", "has been"]
+    objects = ["very old", "very large", "full of people", "in the north", "near the sea"]
+    rng = random.Random(5)
+    with open(path, "w") as f:
+        for _ in range(240):
+            f.write(f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)}.\n")
+
+
+def make_pretrained_folders(bert, work):
+    os.makedirs(work, exist_ok=True)
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Goldens")
+    corpus = os.path.join(work, "corpus.txt")
+    synthetic_corpus(corpus)
+    folders = []
+    for kind, name in PRETRAIN_MODELS:
+        model = os.path.join(root, kind, "models", name)
+        out = os.path.join(work, name)
+        subprocess.run([bert, "pretrain", "--model", model, "--corpus", corpus, "--out", out, "--epochs", "2",
+                        "--learning-rate", "5e-3", "--batch-size", "8", "--max-length", "24", "--whole-word"],
+                       check=True, stdout=subprocess.DEVNULL)
+        folders.append(("mlm", out))
+    return folders
+
+
+def check_mlm_folder(bert, folder, tolerance):
+    """A `bert pretrain` folder: AutoModelForMaskedLM loads every tensor, and `bert fill-mask`
+    gives transformers' top-5 ids and softmax scores at the mask. Returns (problems, summary)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForMaskedLM, AutoTokenizer
+
+    config = AutoConfig.from_pretrained(folder)
+    model, info = AutoModelForMaskedLM.from_pretrained(folder, output_loading_info=True)
+    model.eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    problems = [f"{kind}: {info[kind]}" for kind in ("missing_keys", "unexpected_keys", "mismatched_keys", "error_msgs")
+                if info.get(kind)]
+    if [type(model).__name__] != config.architectures:
+        problems.append(f"loaded {type(model).__name__}, config says {config.architectures}")
+    texts = [t.format(tokenizer.mask_token) for t in MASKED_TEMPLATES]
+    run = subprocess.run([bert, "fill-mask", "--model", folder, "--top-k", "5"], input="\n".join(texts) + "\n",
+                         capture_output=True, text=True, check=True)
+    records = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    score_diff, same_ids = 0.0, True
+    for text, guesses in zip(texts, records):
+        encoded = tokenizer(text, return_tensors="pt")
+        position = int((encoded.input_ids[0] == tokenizer.mask_token_id).nonzero()[0, 0])
+        with torch.no_grad():
+            probs = model(**encoded).logits[0, position].softmax(-1)
+        top = probs.topk(5)
+        ids = [g["token"] for g in guesses]
+        if ids != top.indices.tolist():
+            same_ids = False
+            problems.append(f"{text!r}: bert top-5 {ids}, transformers {top.indices.tolist()}")
+        score_diff = max([score_diff] + [abs(float(probs[g["token"]]) - g["score"]) for g in guesses])
+    if len(records) != len(texts):
+        problems.append(f"{len(records)} records for {len(texts)} texts")
+    if score_diff > tolerance:
+        problems.append(f"scores differ by {score_diff:.3g}")
+    return problems, f"{type(model).__name__}; {len(texts)} masked texts: top-5 ids {'equal' if same_ids else 'differ'}, max |score diff| {score_diff:.3g}"
+
+
 def fitting_texts(config, tokenizer):
     """The texts that fit the position table in one window (the tiny family checkpoints hold
     62-64 positions; a longer text would be split into windows by bert)."""
@@ -187,6 +266,8 @@ def main():
     p.add_argument("--make", metavar="DIR", help="first make one folder per task in DIR with bert finetune")
     p.add_argument("--make-families", metavar="DIR",
                    help="first fine-tune one tiny checkpoint per family (DistilBERT, RoBERTa, XLM-R, ELECTRA) into DIR")
+    p.add_argument("--make-pretrained", metavar="DIR",
+                   help="first continue pre-training the tiny BERT masked LM and each family's (bert pretrain) into DIR")
     p.add_argument("--folder", action="append", default=[], help="a fine-tuned folder, DIR or TASK=DIR (repeatable)")
     p.add_argument("--tolerance", type=float, default=1e-4)
     args = p.parse_args()
@@ -203,17 +284,20 @@ def main():
         folders += make_folders(args.bert, args.model, args.make)
     if args.make_families:
         folders += make_family_folders(args.bert, args.make_families)
+    if args.make_pretrained:
+        folders += make_pretrained_folders(args.bert, args.make_pretrained)
     for spec in args.folder:
         task, _, folder = spec.rpartition("=")
         folders.append((task or None, folder))
     if not folders:
-        p.error("give --make DIR --model DIR, --make-families DIR, or --folder DIR")
+        p.error("give --make DIR --model DIR, --make-families DIR, --make-pretrained DIR, or --folder DIR")
 
     print(f"transformers {transformers.__version__}, torch {torch.__version__}")
     failed = False
     for task, folder in folders:
-        if task == "ner":
-            problems, summary = check_token_folder(args.bert, folder, args.tolerance)
+        if task in ("ner", "mlm"):
+            check = check_token_folder if task == "ner" else check_mlm_folder
+            problems, summary = check(args.bert, folder, args.tolerance)
             print(f"{folder}: {summary}  {'ok' if not problems else 'FAIL: ' + '; '.join(problems)}")
             failed |= bool(problems)
             continue

@@ -2,30 +2,35 @@ import ArgumentParser
 import BertBLAS
 import Foundation
 
-/// `bert pretrain`: continued masked-LM pre-training of a BERT checkpoint on a text corpus (and
-/// next-sentence prediction for a checkpoint with an NSP head), writing a HuggingFace
-/// `BertForMaskedLM` (`BertForPreTraining`) folder.
+/// `bert pretrain`: continued masked-LM pre-training of a checkpoint of any family on a text
+/// corpus (and next-sentence prediction for a BERT checkpoint with an NSP head), writing a
+/// HuggingFace `<Family>ForMaskedLM` (`BertForPreTraining`) folder.
 struct PretrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pretrain",
-        abstract: "Continue masked-LM (and next-sentence) pre-training of a BERT checkpoint on a text corpus (AdamW, held-out MLM loss and perplexity).",
+        abstract: "Continue masked-LM (and next-sentence) pre-training of a checkpoint on a text corpus (AdamW, held-out MLM loss and perplexity).",
         discussion: """
-            --model must have a masked-LM head (cls.predictions: BertForMaskedLM or \
-            BertForPreTraining); its decoder stays tied to the word embeddings. Every line of \
-            --corpus is tokenized without special tokens; the tokens of all lines are concatenated \
-            and cut into sequences of --max-length tokens ([CLS] and [SEP] included), as \
+            --model must have its family's masked-LM head: BertForMaskedLM or BertForPreTraining \
+            (cls.predictions), DistilBertForMaskedLM (vocab_transform, vocab_projector), \
+            RobertaForMaskedLM or XLMRobertaForMaskedLM (lm_head), ElectraForMaskedLM (the \
+            generator: generator_predictions, generator_lm_head); its decoder stays tied to the \
+            word embeddings. Every line of --corpus is tokenized without special tokens; the \
+            tokens of all lines are concatenated and cut into sequences of --max-length tokens \
+            ([CLS] and [SEP], or <s> and </s>, included), as \
             transformers' run_mlm.py groups texts. A seeded --validation-split of the sequences is \
             held out and masked once, so every evaluation scores the same predictions; the \
             held-out MLM loss and perplexity are reported before training and after each epoch. \
             Training sequences are shuffled and masked afresh every epoch: --probability of the \
-            tokens (or, with --whole-word, of whole words) is selected, 80% become [MASK], 10% a \
+            tokens (or, with --whole-word, of whole words: a token and its ## pieces, or with \
+            byte-level BPE and SentencePiece the tokens after one that starts a word) is \
+            selected, 80% become [MASK], 10% a \
             random id, 10% stay (DataCollatorForLanguageModeling); the loss is the cross-entropy \
             over the vocabulary at the selected positions. AdamW (no weight decay on biases and \
             LayerNorm), linear warm-up over the first 6% of steps then linear decay, gradient \
             clipping at norm 1. Batches are packed without padding.
 
             Next-sentence pairs: when --model also has a next-sentence head \
-            (cls.seq_relationship: BertForPreTraining), it is trained too, unless --mlm-only. \
+            (cls.seq_relationship: BertForPreTraining, BERT only), it is trained too, unless --mlm-only. \
             --corpus is then read as google-research/bert's create_pretraining_data.py reads it: \
             one sentence per line, a blank line between documents. A seeded --validation-split of \
             the documents is held out (at least 2); [CLS] A [SEP] B [SEP] pairs of up to \
@@ -35,7 +40,7 @@ struct PretrainCommand: ParsableCommand {
             once, the training pairs afresh every epoch. The loss is MLM + NSP (BertForPreTraining); \
             the held-out MLM loss and the next-sentence loss and accuracy are reported.
 
-            --out becomes a HuggingFace folder (BertForMaskedLM: config.json, model.safetensors \
+            --out becomes a HuggingFace folder (<Family>ForMaskedLM: config.json, model.safetensors \
             without the tied decoder, tokenizer files) for 'bert fill-mask', 'bert mlm-score' and \
             transformers' AutoModelForMaskedLM; trained with next-sentence pairs, a \
             BertForPreTraining folder (pooler and cls.seq_relationship kept) that 'bert nsp' reads too.
@@ -71,7 +76,7 @@ struct PretrainCommand: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Share of tokens to predict (mlm_probability), in (0, 1].", valueName: "p"))
     var probability = 0.15
 
-    @Flag(name: .long, help: "Whole-word masking: select words (a token and its ## pieces), as DataCollatorForWholeWordMask. Default: off.")
+    @Flag(name: .long, help: "Whole-word masking: select words (a token and its ## pieces; with byte-level BPE or SentencePiece, a token marked as starting a word and the ones after it), as DataCollatorForWholeWordMask. Default: off.")
     var wholeWord = false
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Use only the first n sequences of the corpus (a subset; with next-sentence pairs, the first n training pairs of each epoch). Default: all.", valueName: "n"))
@@ -155,7 +160,7 @@ struct PretrainCommand: ParsableCommand {
                 }
                 text += String(format: "   %.1f s, %.0f tokens/s\n", e.seconds, e.tokensPerSecond)
             }
-            text += "model       \(out) (\(result.nextSentence ? "BertForPreTraining" : "BertForMaskedLM"))\n"
+            text += "model       \(out) (\(result.nextSentence ? "BertForPreTraining" : result.model.config.className(.maskedLM)))\n"
             Output.write(text)
         }
         try report.finish()

@@ -1,17 +1,19 @@
 import Foundation
 
-/// Continued masked-LM pre-training of a BERT checkpoint on plain text (FinBERT's recipe: BERT
+/// Continued masked-LM pre-training of a checkpoint of any family (BERT, DistilBERT, RoBERTa /
+/// XLM-R, ELECTRA's generator: `TrainableMaskedLM`) on plain text (FinBERT's recipe: BERT
 /// further pre-trained on domain text), with held-out MLM loss and perplexity per epoch.
 ///
 /// The corpus's lines are tokenized without special tokens, concatenated and cut into
-/// sequences of `maxLength − 2` tokens, each wrapped in [CLS] … [SEP] (transformers'
-/// `run_mlm.py` `group_texts`). A seeded fraction of the sequences is held out; its masks are
+/// sequences of `maxLength − 2` tokens, each wrapped in the tokenizer's [CLS] … [SEP] (`<s>` …
+/// `</s>` for RoBERTa; transformers' `run_mlm.py` `group_texts`). Whole words are the
+/// tokenizer's (`MaskingVocabulary`: `##` pieces, or the byte-level BPE / Unigram space mark). A seeded fraction of the sequences is held out; its masks are
 /// drawn once from the seed, so every evaluation scores the same predictions. Training
 /// sequences are shuffled and re-masked every epoch (`MLMMasker`: 15%, 80/10/10, optional whole
 /// words, as `DataCollatorForLanguageModeling`), and trained with AdamW (no decay on biases and
 /// LayerNorm), linear warm-up and decay, and clipping.
 ///
-/// A checkpoint with a next-sentence head (`cls.seq_relationship`, `BertForPreTraining`) trains
+/// A BERT checkpoint with a next-sentence head (`cls.seq_relationship`, `BertForPreTraining`) trains
 /// it too (`Options.nextSentence`): the corpus is read in google-research/bert's format (one
 /// sentence per line, a blank line between documents), a seeded fraction of the documents is
 /// held out, and `NSPExampleBuilder` makes `[CLS] A [SEP] B [SEP]` pairs (`create_pretraining_data.py`:
@@ -37,7 +39,8 @@ public enum MaskedLMPretrainer {
         /// pairs, the first this many training pairs of each epoch.
         public var maxSequences: Int?
         /// Next-sentence pairs: nil (default) trains them when the checkpoint has a next-sentence
-        /// head (`cls.seq_relationship`), true requires one, false trains the masked LM only.
+        /// head (`cls.seq_relationship`, BERT only), true requires one, false trains the masked
+        /// LM only.
         public var nextSentence: Bool?
         /// With next-sentence pairs, the probability of a shorter target length (google's
         /// `short_seq_prob`, 0.1).
@@ -146,12 +149,19 @@ public enum MaskedLMPretrainer {
 
     /// Whether the checkpoint in `directory` trains next-sentence pairs under `requested`.
     ///
-    /// - Throws: `BertError.missingTensor` when `requested` is true and the checkpoint has no
-    ///   `cls.seq_relationship`; the errors of opening it.
+    /// - Throws: `BertError.unsupported` when `requested` is true for a family without a
+    ///   next-sentence head (all but BERT); `.missingTensor` when `requested` is true and a BERT
+    ///   checkpoint has no `cls.seq_relationship`; the errors of opening it.
     static func trainsNextSentence(_ directory: URL, requested: Bool?) throws -> Bool {
         if requested == false { return false }
-        let (config, weights) = try TrainableEncoder.open(directory, task: .maskedLM)
-        let present = config.tensorNames.heads.seqRelationship.map { weights.contains($0.weight) } ?? false
+        let (config, weights) = try TrainableEncoder.open(directory, task: .maskedLM, families: Set(ModelFamily.allCases))
+        guard let names = config.tensorNames.heads.seqRelationship else {
+            if requested == true {
+                throw BertError(.unsupported, "\(directory.appendingPathComponent("config.json").path): nextSentence is true, but model_type \(config.modelType ?? config.family.rawValue) has no next-sentence head (transformers has next-sentence prediction for bert only); \(config.className(.maskedLM)) trains the masked LM alone")
+            }
+            return false
+        }
+        let present = weights.contains(names.weight)
         if requested == true && !present {
             throw BertError(.missingTensor, "\(weights.url.path): nextSentence needs a next-sentence head (cls.seq_relationship, as in BertForPreTraining), which this checkpoint lacks")
         }
@@ -191,12 +201,16 @@ public enum MaskedLMPretrainer {
     /// Trains the checkpoint in `directory` on `texts`.
     ///
     /// - Parameters:
-    ///   - directory: a BERT folder with a masked-LM head (`cls.predictions`) and a tokenizer.
+    ///   - directory: a folder with a masked-LM head (`BertForMaskedLM` / `BertForPreTraining`,
+    ///     `DistilBertForMaskedLM`, `RobertaForMaskedLM`, `XLMRobertaForMaskedLM`,
+    ///     `ElectraForMaskedLM`) and a tokenizer.
     ///   - texts: the corpus, e.g. one line of a text file each.
     ///   - progress: called after every step.
     /// - Throws: `BertError.invalidInput` naming the option (`epochs`, `batchSize`, `maxLength`,
     ///   `learningRate`, `validationSplit`, `maxSequences`) when it is out of range or the training
-    ///   split is empty; the errors of loading the model, tokenizer and masking policy.
+    ///   split is empty; `.unsupported` when `nextSentence` is true for a family without a
+    ///   next-sentence head (all but BERT); the errors of loading the model, tokenizer and
+    ///   masking policy.
     public static func train(directory: URL, texts: [String], options: Options, kernel: Kernel = .blas,
                              progress: (Progress) -> Void = { _ in }) throws -> Result {
         try SequenceFineTuner.checkSteps(epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate)

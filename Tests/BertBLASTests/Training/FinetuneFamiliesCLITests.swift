@@ -5,8 +5,7 @@ import Testing
 /// `bert finetune` on a tiny random checkpoint of each family without a sequence head
 /// (families/models, with its own tokenizer: WordPiece, byte-level BPE, Unigram): it trains a new
 /// head, writes a `<Family>ForSequenceClassification` folder, and `bert classify` loads it and
-/// gives the training model's scores. `bert pretrain` refuses a family, naming the file and the
-/// model_type.
+/// gives the training model's scores. (`bert pretrain` on the families: PretrainFamiliesCLITests.)
 @Suite struct FinetuneFamiliesCLITests {
     static let models = [("distilbert-base", "DistilBertForSequenceClassification"),
                          ("roberta-mlm", "RobertaForSequenceClassification"),
@@ -53,17 +52,5 @@ import Testing
             let positive = 1 / (1 + Foundation.exp(Double(logits[2 * b]) - Double(logits[2 * b + 1])))
             #expect(abs((scores["POSITIVE"] ?? -1) - positive) < 1e-5, "\(name) text \(b): classify \(scores), training forward \(positive)")
         }
-    }
-
-    @Test func pretrainRefusesAFamilyNamingTheFileAndModelType() throws {
-        let dir = try FinetuneCLITests.temp("pretrain-family")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let corpus = dir.appendingPathComponent("corpus.txt")
-        try "paris is a city\nlondon is a city too\n".write(to: corpus, atomically: true, encoding: .utf8)
-        let model = Paths.golden("families/models/roberta-mlm")
-        let run = try CLI.run("bert", ["pretrain", "--model", model.path, "--corpus", corpus.path, "--out", dir.appendingPathComponent("out").path])
-        #expect(run.status != 0)
-        #expect(run.stderr.contains("\(model.appendingPathComponent("config.json").path): model_type roberta cannot be trained as RobertaForMaskedLM"),
-                "\(run.stderr)")
     }
 }

@@ -45,12 +45,55 @@ public final class ParameterSet {
     private let valueBase: UnsafeMutablePointer<Float>
     private let gradientBase: UnsafeMutablePointer<Float>
 
-    private init(entries: [Entry], count: Int, values: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
+    /// The rows of one `[rows, width]` parameter (the word embeddings, whose gradient a batch
+    /// writes in a few hundred of its ~30,000 rows) written since the gradients were last
+    /// zeroed, so that zeroing, the gradient norm and AdamW can skip the others.
+    ///
+    /// Rows are recorded by `rowGradient(_:row:)`; any other access to that parameter's gradient
+    /// (`gradient(_:)`: a decoder tied to the word embeddings, a test reading it) marks the
+    /// whole parameter written (`dense`) until the next zeroing. Nil when no parameter is tracked.
+    struct RowTracking {
+        let parameter: Parameter
+        let width: Int
+        /// The rows written since the last zeroing, each once, in the order first written.
+        var rows: [Int32] = []
+        /// `written[r]`: row r is in `rows`.
+        var written: [Bool]
+        /// The whole parameter may have been written since the last zeroing.
+        var dense = false
+
+        /// Records row `row` as written.
+        @inline(__always) mutating func record(_ row: Int) {
+            guard !dense, !written[row] else { return }
+            written[row] = true
+            rows.append(Int32(row))
+        }
+
+        /// Forgets every row (the gradient is 0 again).
+        mutating func clear() {
+            if dense {
+                written.withUnsafeMutableBufferPointer { $0.update(repeating: false) }
+            } else {
+                for r in rows { written[Int(r)] = false }
+            }
+            rows.removeAll(keepingCapacity: true)
+            dense = false
+        }
+    }
+    private(set) var tracking: RowTracking?
+
+    private init(entries: [Entry], count: Int, values: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+                 tracked: (Parameter, width: Int)?) {
         self.entries = entries
         valueBase = values
         gradientBase = gradients
         self.values = UnsafeMutableBufferPointer(start: values, count: count)
         self.gradients = UnsafeMutableBufferPointer(start: gradients, count: count)
+        if let (parameter, width) = tracked, width > 0, parameter.count % width == 0 {
+            tracking = RowTracking(parameter: parameter, width: width,
+                                   written: Array(repeating: false, count: parameter.count / width))
+            tracking?.rows.reserveCapacity(4096)
+        }
     }
 
     deinit {
@@ -59,7 +102,18 @@ public final class ParameterSet {
     }
 
     @inline(__always) func value(_ p: Parameter) -> UnsafeMutablePointer<Float> { valueBase + p.offset }
-    @inline(__always) func gradient(_ p: Parameter) -> UnsafeMutablePointer<Float> { gradientBase + p.offset }
+    /// The gradient of `p`; for the row-tracked parameter this marks all its rows written.
+    @inline(__always) func gradient(_ p: Parameter) -> UnsafeMutablePointer<Float> {
+        if p == tracking?.parameter, tracking?.dense == false { tracking?.dense = true }
+        return gradientBase + p.offset
+    }
+
+    /// Row `row` of the row-tracked parameter `p`'s gradient (`width` floats), recorded as
+    /// written; for any other parameter, `gradient(p) + row · width`.
+    @inline(__always) func rowGradient(_ p: Parameter, row: Int, width: Int) -> UnsafeMutablePointer<Float> {
+        if p == tracking?.parameter { tracking?.record(row) }
+        return gradientBase + p.offset + row * width
+    }
 
     /// The entry named `name`, or nil.
     public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
@@ -74,13 +128,47 @@ public final class ParameterSet {
         UnsafeMutableBufferPointer(start: gradient(entry.parameter), count: entry.parameter.count)
     }
 
-    /// Sets every gradient to 0 (before accumulating a batch's), on the compute threads.
+    /// Sets every gradient to 0 (before accumulating a batch's), on the compute threads. Of the
+    /// row-tracked parameter only the rows written since the last zeroing are set (the others
+    /// are 0 already), unless it was written whole.
     public func zeroGradients() {
         let base = gradientBase, total = count
-        ComputePool.shared.parallelFor(Self.chunkCount(total)) { c in
-            let (start, count) = Self.chunk(c, of: total)
-            (base + start).update(repeating: 0, count: count)
+        guard let parameter = tracking?.parameter, let width = tracking?.width, tracking?.dense == false else {
+            ComputePool.shared.parallelFor(Self.chunkCount(total)) { c in
+                let (start, count) = Self.chunk(c, of: total)
+                (base + start).update(repeating: 0, count: count)
+            }
+            tracking?.clear()
+            return
         }
+        // The arena outside the tracked parameter, in chunks, then the written rows.
+        let skipStart = parameter.offset, skipEnd = skipStart + parameter.count
+        let rowsPerTask = max(1, Self.chunkSize / width)
+        let chunks = Self.chunkCount(total), rowTasks = ((tracking?.rows.count ?? 0) + rowsPerTask - 1) / rowsPerTask
+        tracking?.rows.withUnsafeBufferPointer { rows in
+            ComputePool.shared.parallelFor(chunks + rowTasks) { task in
+                if task < chunks {
+                    let (start, count) = Self.chunk(task, of: total)
+                    let end = start + count
+                    if start < skipStart { (base + start).update(repeating: 0, count: min(end, skipStart) - start) }
+                    if end > skipEnd { let from = max(start, skipEnd); (base + from).update(repeating: 0, count: end - from) }
+                } else {
+                    let first = (task - chunks) * rowsPerTask
+                    for r in first..<min(first + rowsPerTask, rows.count) {
+                        (base + skipStart + Int(rows[r]) * width).update(repeating: 0, count: width)
+                    }
+                }
+            }
+        }
+        tracking?.clear()
+    }
+
+    /// Calls `body` with the row-tracked parameter, its width and the rows written since the last
+    /// zeroing in ascending order; with nil when no parameter is tracked or it was written whole.
+    func withSortedWrittenRows<R>(_ body: ((parameter: Parameter, width: Int, rows: UnsafeBufferPointer<Int32>)?) -> R) -> R {
+        guard let parameter = tracking?.parameter, let width = tracking?.width, tracking?.dense == false else { return body(nil) }
+        tracking?.rows.sort()
+        return tracking?.rows.withUnsafeBufferPointer { body((parameter, width, $0)) } ?? body(nil)
     }
 
     /// Elements per task of the whole-arena passes (zeroing, clipping, AdamW): 256 KiB of
@@ -103,6 +191,11 @@ public final class ParameterSet {
         /// Values computed rather than read (a new head's initialization), by entry index.
         private var computed: [Int: [Float]] = [:]
         private var total = 0
+        private var tracked: (Parameter, width: Int)?
+
+        /// Tracks the rows of `parameter` (`[rows, width]`) that a step writes
+        /// (`ParameterSet.RowTracking`); one parameter per set, the last one asked for.
+        mutating func trackRows(of parameter: Parameter, width: Int) { tracked = (parameter, width) }
 
         /// Adds a tensor copied from `source` (a checkpoint tensor), or zero-filled when nil.
         ///
@@ -161,7 +254,7 @@ public final class ParameterSet {
                 }
                 offset += count
             }
-            return ParameterSet(entries: entries, count: total, values: v, gradients: g)
+            return ParameterSet(entries: entries, count: total, values: v, gradients: g, tracked: tracked)
         }
     }
 }

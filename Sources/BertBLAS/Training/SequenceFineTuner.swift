@@ -199,8 +199,7 @@ public enum SequenceFineTuner {
                 let batch = order[batchStart..<min(batchStart + options.batchSize, order.count)]
                 parameters.zeroGradients()
                 let (loss, batchTokens) = try run(batch)
-                AdamW.clipGradients(parameters, maxNorm: options.maxGradNorm)
-                try optimizer.update(parameters, learningRate: schedule.learningRate(step: step))
+                try optimizer.update(parameters, learningRate: schedule.learningRate(step: step), clippingNormTo: options.maxGradNorm)
                 step += 1
                 lossSum += Double(loss) * Double(batch.count)
                 tokens += batchTokens

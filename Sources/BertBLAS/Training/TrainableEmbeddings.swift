@@ -35,6 +35,8 @@ struct TrainableEmbeddings: Sendable {
         let e = config.embeddingSize, h = config.hiddenSize
         let w = try weights.tensor(names.word, shape: [config.vocabSize, e])
         word = try builder.add(w, name: names.word.description, decays: true)
+        // A batch writes a few hundred of its rows: zeroing, the norm and AdamW skip the others.
+        builder.trackRows(of: word, width: e)
         trainsPositions = !config.sinusoidalPositionEmbeddings
         if config.sinusoidalPositionEmbeddings && !weights.contains(names.position) {
             // As inference: HF's `_init_weights` fills a missing table with the sinusoid.
@@ -105,14 +107,14 @@ struct TrainableEmbeddings: Sendable {
                   sum: UnsafePointer<Float>, dOutput: UnsafeMutablePointer<Float>, tokens n: Int) {
         let e = width
         layerNorm.backward(p, input: sum, rows: n, dOutput: dOutput, into: dOutput)
-        let dWord = p.gradient(word), dPosition = p.gradient(position), dType = tokenType.map { p.gradient($0) }
+        let dPosition = p.gradient(position), dType = tokenType.map { p.gradient($0) }
         for (b, sequence) in ids.enumerated() {
             let types = typeIds?[b]
             var counted: Int32 = 0
             for (t, id) in sequence.enumerated() {
                 let d = UnsafePointer(dOutput + (starts[b] + t) * e)
                 let positionId = Embeddings.positionId(t, id: id, paddingIndex: paddingIndex, counted: &counted)
-                if id != paddingRow { RowGradients.add(d, to: dWord + Int(id) * e, count: e) }
+                if id != paddingRow { RowGradients.add(d, to: p.rowGradient(word, row: Int(id), width: e), count: e) }
                 if let dType { RowGradients.add(d, to: dType + Int(types?[t] ?? 0) * e, count: e) }
                 if trainsPositions, paddingIndex.map({ Int($0) != positionId }) ?? true {
                     RowGradients.add(d, to: dPosition + positionId * e, count: e)

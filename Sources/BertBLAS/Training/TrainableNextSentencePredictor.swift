@@ -8,33 +8,21 @@ import Foundation
 /// Its slices start at `base` in `TrainingWorkspace.head` (after the slices of the head it sits
 /// beside). Reference: transformers `BertPooler`, `BertOnlyNSPHead` (v4.57.1).
 struct TrainableNextSentenceHead: Sendable {
-    let pooler: TrainableLinear
+    let pooler: TrainablePooler
     let classifier: TrainableLinear
-    let hiddenSize: Int
     /// Index of the first slice in `ws.head`.
     let base: Int
 
+    /// The head's own slices, then the pooler's.
     enum Slot: Int, CaseIterable {
-        /// `[B, H]` the [CLS] rows, the pooler's input.
-        case cls
-        /// `[B, H]` pooler dense + bias, before tanh.
-        case poolerSum
-        /// `[B, H]` the pooler output.
-        case pooled
         /// `[B, 2]` the logits, and the loss's gradient.
         case logits, dLogits
-        /// `[B, H]` backward scratch.
-        case dPooled, dCls
     }
 
-    /// The slices, in `Slot` order.
+    /// The slices, in `Slot` order, then the pooler's (`[B, H]` each).
     static func slices(hiddenSize h: Int) -> [TrainingWorkspace.HeadSlice] {
-        Slot.allCases.map { slot in
-            switch slot {
-            case .logits, .dLogits: TrainingWorkspace.HeadSlice(rows: .sequences, width: 2)
-            default: TrainingWorkspace.HeadSlice(rows: .sequences, width: h)
-            }
-        }
+        Slot.allCases.map { _ in TrainingWorkspace.HeadSlice(rows: .sequences, width: 2) }
+            + TrainablePooler.slices(hiddenSize: h, dropsInput: false)
     }
 
     /// Registers the pooler and `cls.seq_relationship`, copied from the checkpoint.
@@ -48,9 +36,9 @@ struct TrainableNextSentenceHead: Sendable {
         try HeadWeights.require(weights, [poolerNames.weight, poolerNames.bias, names.weight, names.bias],
                                 task: .nextSentencePrediction, config: config)
         let h = config.hiddenSize
-        pooler = try TrainableLinear(weights, poolerNames, inFeatures: h, outFeatures: h, into: &builder)
+        let dense = try TrainableLinear(weights, poolerNames, inFeatures: h, outFeatures: h, into: &builder)
+        pooler = TrainablePooler(dense: dense, activation: .tanh, dropsInput: false, base: base + Slot.allCases.count)
         classifier = try TrainableLinear(weights, names, inFeatures: h, outFeatures: 2, into: &builder)
-        hiddenSize = h
         self.base = base
     }
 
@@ -58,13 +46,8 @@ struct TrainableNextSentenceHead: Sendable {
 
     /// The logits `[B, 2]` of the batch whose encoder output is in `ws` (the forward ran).
     func forward(_ p: ParameterSet, workspace ws: TrainingWorkspace, kernel: Kernel) -> UnsafeBufferPointer<Float> {
-        let h = hiddenSize, b = ws.starts.count
-        let cls = slice(ws, .cls), poolerSum = slice(ws, .poolerSum), pooled = slice(ws, .pooled), logits = slice(ws, .logits)
-        for (s, start) in ws.starts.enumerated() { (cls + s * h).update(from: ws.encoderOutput + start * h, count: h) }
-        pooler.forward(p, cls, rows: b, into: poolerSum, kernel: kernel)
-        pooled.update(from: poolerSum, count: b * h)
-        Activation.tanh.apply(UnsafeMutableBufferPointer(start: pooled, count: b * h))
-        classifier.forward(p, pooled, rows: b, into: logits, kernel: kernel)
+        let b = ws.starts.count, logits = slice(ws, .logits)
+        classifier.forward(p, pooler.forward(p, workspace: ws, kernel: kernel), rows: b, into: logits, kernel: kernel)
         return UnsafeBufferPointer(start: logits, count: b * 2)
     }
 
@@ -78,19 +61,12 @@ struct TrainableNextSentenceHead: Sendable {
         return (mean, correct)
     }
 
-    /// Backward from the loss's gradient through `cls.seq_relationship`, tanh and the pooler,
+    /// Backward from the loss's gradient through `cls.seq_relationship` and the pooler,
     /// adding the [CLS] rows' gradient into `ws.dHidden` (zeroed first unless `addingToHidden`).
     func backward(_ p: ParameterSet, workspace ws: TrainingWorkspace, kernel: Kernel, addingToHidden: Bool) {
-        let h = hiddenSize, b = ws.starts.count
-        let dPooled = slice(ws, .dPooled), dCls = slice(ws, .dCls)
-        classifier.backward(p, dY: slice(ws, .dLogits), x: slice(ws, .pooled), rows: b, dX: dPooled, kernel: kernel)
-        RowGradients.activation(.tanh, input: slice(ws, .poolerSum), dPooled, count: b * h)
-        pooler.backward(p, dY: dPooled, x: slice(ws, .cls), rows: b, dX: dCls, kernel: kernel)
-        if !addingToHidden { ws.dHidden.update(repeating: 0, count: ws.tokenCount * h) }
-        for (s, start) in ws.starts.enumerated() {
-            let row = ws.dHidden + start * h, d = dCls + s * h
-            for j in 0..<h { row[j] += d[j] }
-        }
+        classifier.backward(p, dY: slice(ws, .dLogits), x: pooler.slice(ws, .pooled), rows: ws.starts.count,
+                            dX: pooler.slice(ws, .dPooled), kernel: kernel)
+        pooler.backward(p, workspace: ws, kernel: kernel, inputDropped: false, addingToHidden: addingToHidden)
     }
 
     /// - Throws: `BertError.invalidInput` unless there is one label, 0 or 1, per sequence.

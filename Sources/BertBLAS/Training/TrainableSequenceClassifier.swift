@@ -33,35 +33,21 @@ public final class TrainableSequenceClassifier {
     /// The classifier dropout of the last forward (0: none), for the backward.
     private var classifierDropout: Float = 0
     let encoder: TrainableEncoder
-    /// The dense layer on the first token: BERT's pooler, DistilBERT's `pre_classifier`,
-    /// RoBERTa's and ELECTRA's `classifier.dense`.
-    let pooler: TrainableLinear
-    /// After `pooler`: tanh (BERT, RoBERTa), ReLU (DistilBERT), GELU (ELECTRA).
-    let activation: Activation
-    /// Whether dropout also applies to the first token, before `pooler` (RoBERTa, ELECTRA).
-    let dropsFirstToken: Bool
+    /// The dense layer and activation on the first token: BERT's pooler, DistilBERT's
+    /// `pre_classifier` + ReLU, RoBERTa's and ELECTRA's `classifier.dense` (dropout before it).
+    let pooler: TrainablePooler
     let classifier: TrainableLinear
 
-    /// The head's workspace slices (`TrainingWorkspace.head[slot.rawValue]`).
+    /// The head's workspace slices (`TrainingWorkspace.head[slot.rawValue]`), then the pooler's.
     enum Slot: Int, CaseIterable {
-        /// `[B, H]` the first token's rows, the pooler's input.
-        case cls
-        /// `[B, H]` pooler dense + bias, before the activation.
-        case poolerSum
-        /// `[B, H]` the pooler output (after the activation), the classifier's input.
-        case pooled
         /// `[B, L]`
         case logits
-        /// `[B, H]` backward scratch.
-        case dCls, dPooled
         /// `[B, L]` the loss's gradient.
         case dLogits
         /// `[B, H]` the classifier's dropout mask and its input after dropout (train mode).
         case classifierMask, dropped
-        /// `[B, H]` the first token's dropout mask and the pooler's input after it (RoBERTa, ELECTRA).
-        case clsMask, droppedCls
     }
-    /// Sizes of `Slot`s, in order: L wide for the logits, H for the rest.
+    /// Sizes of `Slot`s, in order (L wide for the logits, H for the rest), then the pooler's.
     let slices: [TrainingWorkspace.HeadSlice]
 
     /// Loads a checkpoint of any family for training.
@@ -94,21 +80,19 @@ public final class TrainableSequenceClassifier {
             guard let poolerNames = config.tensorNames.pooler else {
                 throw BertError(.unsupported, "\(directory.path): model_type \(config.family.rawValue) has no pooler")
             }
-            pooler = try TrainableLinear(weights, poolerNames, inFeatures: h, outFeatures: h, into: &builder)
-            activation = .tanh
-            dropsFirstToken = false
+            let dense = try TrainableLinear(weights, poolerNames, inFeatures: h, outFeatures: h, into: &builder)
+            pooler = TrainablePooler(dense: dense, activation: .tanh, dropsInput: false, base: Slot.allCases.count)
         } else {
             guard let preNames = config.tensorNames.heads.sequencePre else {
                 throw BertError(.unsupported, "\(directory.path): model_type \(config.family.rawValue) has no sequence-classification dense layer")
             }
-            if labels != nil, !weights.contains(preNames.weight) {
-                pooler = try TrainableLinear(new: preNames, inFeatures: h, outFeatures: h, std: initializerRange,
-                                             seed: seed &+ 1, into: &builder)
-            } else {
-                pooler = try TrainableLinear(weights, preNames, inFeatures: h, outFeatures: h, into: &builder)
-            }
-            activation = head.activation ?? .tanh
-            dropsFirstToken = config.family == .roberta || config.family == .electra
+            let dense = labels != nil && !weights.contains(preNames.weight)
+                ? try TrainableLinear(new: preNames, inFeatures: h, outFeatures: h, std: initializerRange, seed: seed &+ 1,
+                                      into: &builder)
+                : try TrainableLinear(weights, preNames, inFeatures: h, outFeatures: h, into: &builder)
+            pooler = TrainablePooler(dense: dense, activation: head.activation ?? .tanh,
+                                     dropsInput: config.family == .roberta || config.family == .electra,
+                                     base: Slot.allCases.count)
         }
         let classifierNames = config.tensorNames.heads.sequenceOutput
         if let labels, !weights.contains(classifierNames.weight) {
@@ -130,9 +114,9 @@ public final class TrainableSequenceClassifier {
         slices = Slot.allCases.map { slot in
             switch slot {
             case .logits, .dLogits: TrainingWorkspace.HeadSlice(rows: .sequences, width: l)
-            default: TrainingWorkspace.HeadSlice(rows: .sequences, width: h)
+            case .classifierMask, .dropped: TrainingWorkspace.HeadSlice(rows: .sequences, width: h)
             }
-        }
+        } + pooler.slices
         self.config = config
         self.kernel = kernel
     }
@@ -164,23 +148,12 @@ public final class TrainableSequenceClassifier {
                          dropout: (Dropout, step: UInt64)?) throws -> UnsafeBufferPointer<Float> {
         _ = try encoder.forward(parameters, ids: ids, typeIds: typeIds, head: slices, workspace: ws, dropout: dropout)
         let p = parameters, h = config.hiddenSize, b = ids.count
-        let cls = ws.head[Slot.cls.rawValue], poolerSum = ws.head[Slot.poolerSum.rawValue]
-        let pooled = ws.head[Slot.pooled.rawValue], logits = ws.head[Slot.logits.rawValue]
-        let out = ws.encoderOutput
-        for (s, start) in ws.starts.enumerated() {
-            (cls + s * h).update(from: out + start * h, count: h)
-        }
-        var first = UnsafePointer(cls)
+        let logits = ws.head[Slot.logits.rawValue]
         classifierDropout = 0
-        if dropsFirstToken, let (settings, step) = dropout, settings.classifier > 0 {
-            // RobertaClassificationHead / ElectraClassificationHead: dense(dropout(x)).
-            first = Dropout.draw(ws.head[Slot.clsMask.rawValue], rows: b, width: h, probability: settings.classifier,
-                                 key: settings.key(step: step, site: encoder.dropoutSites + 1),
-                                 copying: cls, into: ws.head[Slot.droppedCls.rawValue])
+        let firstDropout = dropout.map { (settings, step) in
+            (probability: settings.classifier, key: settings.key(step: step, site: encoder.dropoutSites + 1))
         }
-        pooler.forward(p, first, rows: b, into: poolerSum, kernel: kernel)
-        pooled.update(from: poolerSum, count: b * h)
-        activation.apply(UnsafeMutableBufferPointer(start: pooled, count: b * h))
+        let pooled = pooler.forward(p, workspace: ws, kernel: kernel, dropout: firstDropout)
         // classifier(dropout(activation(dense(x)))), BERT's pooler included.
         var input = UnsafePointer(pooled)
         if let (settings, step) = dropout, settings.classifier > 0 {
@@ -200,7 +173,7 @@ public final class TrainableSequenceClassifier {
 
     /// The pooler outputs `[B, H]` of the last `forward`.
     func pooledOutput(_ ws: TrainingWorkspace) -> UnsafeBufferPointer<Float> {
-        UnsafeBufferPointer(start: ws.head[Slot.pooled.rawValue], count: ws.starts.count * config.hiddenSize)
+        UnsafeBufferPointer(start: pooler.slice(ws, .pooled), count: ws.starts.count * config.hiddenSize)
     }
 
     /// The logits `[B, L]` of the last `forward`.
@@ -247,26 +220,15 @@ public final class TrainableSequenceClassifier {
     /// Backward from the dLogits slice through the classifier and pooler into the [CLS] rows of
     /// `ws.dHidden`, then through the encoder.
     private func backward(ids: [[Int32]], typeIds: [[Int32]]?, workspace ws: TrainingWorkspace) {
-        let p = parameters, h = config.hiddenSize, b = ids.count, n = ws.tokenCount
-        let dPooled = ws.head[Slot.dPooled.rawValue], dCls = ws.head[Slot.dCls.rawValue]
+        let p = parameters, h = config.hiddenSize, b = ids.count
+        let dPooled = pooler.slice(ws, .dPooled)
         let dropped = classifierDropout > 0
-        classifier.backward(p, dY: ws.head[Slot.dLogits.rawValue], x: ws.head[(dropped ? Slot.dropped : Slot.pooled).rawValue],
+        classifier.backward(p, dY: ws.head[Slot.dLogits.rawValue], x: dropped ? ws.head[Slot.dropped.rawValue] : pooler.slice(ws, .pooled),
                             rows: b, dX: dPooled, kernel: kernel)
         if dropped {
             RowGradients.multiply(dPooled, by: ws.head[Slot.classifierMask.rawValue], count: b * h)
         }
-        RowGradients.activation(activation, input: ws.head[Slot.poolerSum.rawValue], dPooled, count: b * h)
-        let droppedFirst = dropped && dropsFirstToken
-        pooler.backward(p, dY: dPooled, x: ws.head[(droppedFirst ? Slot.droppedCls : Slot.cls).rawValue], rows: b, dX: dCls,
-                        kernel: kernel)
-        if droppedFirst {
-            RowGradients.multiply(dCls, by: ws.head[Slot.clsMask.rawValue], count: b * h)
-        }
-        // Only the first tokens' rows reach the classifier.
-        ws.dHidden.update(repeating: 0, count: n * h)
-        for (s, start) in ws.starts.enumerated() {
-            (ws.dHidden + start * h).update(from: dCls + s * h, count: h)
-        }
+        pooler.backward(p, workspace: ws, kernel: kernel, inputDropped: dropped, addingToHidden: false)
         encoder.backward(p, ids: ids, typeIds: typeIds, workspace: ws)
     }
 }

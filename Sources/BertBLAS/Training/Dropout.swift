@@ -16,7 +16,8 @@ public struct Dropout: Sendable, Equatable {
     public var hidden: Float
     /// Probability of dropping an attention probability.
     public var attention: Float
-    /// Probability of dropping a unit of the classifier's input (the pooler output).
+    /// Probability of dropping a unit of the head's input (the sequence head's pooler output,
+    /// the token and question-answering heads' encoder output).
     public var classifier: Float
     /// Seeds every mask.
     public var seed: UInt64
@@ -39,15 +40,26 @@ public struct Dropout: Sendable, Equatable {
         self.seed = seed
     }
 
-    /// The probabilities a checkpoint's `config.json` trains with: `hidden_dropout_prob`,
-    /// `attention_probs_dropout_prob` (transformers' defaults 0.1 when absent) and
-    /// `classifier_dropout` (`hidden_dropout_prob` when absent or null); for DistilBERT
-    /// (`model_type` distilbert) `dropout`, `attention_dropout` and `seq_classif_dropout`
-    /// (0.1, 0.1, 0.2 when absent).
+    /// The probabilities a checkpoint's `config.json` trains `task`'s head with:
+    /// `hidden_dropout_prob`, `attention_probs_dropout_prob` (transformers' defaults 0.1 when
+    /// absent), and for `classifier` the dropout of the head's input, which depends on the task:
     ///
+    /// | task | bert, roberta, electra | distilbert |
+    /// |---|---|---|
+    /// | sequence classification | `classifier_dropout` (`hidden_dropout_prob` when absent or null) | `seq_classif_dropout` (0.2) |
+    /// | token classification | `classifier_dropout` (as above) | `dropout` (0.1) |
+    /// | question answering | 0 (`qa_outputs` reads the encoder output as it is) | `qa_dropout` (0.1) |
+    /// | masked LM, next sentence | 0 | 0 |
+    ///
+    /// DistilBERT's `hidden` and `attention` are its `dropout` and `attention_dropout` (0.1, 0.1).
+    /// Reference: transformers v4.57.1 `modeling_distilbert.py` (`DistilBertForSequenceClassification`,
+    /// `…ForTokenClassification`, `…ForQuestionAnswering`) and `BertForTokenClassification`,
+    /// `BertForQuestionAnswering`.
+    ///
+    /// - Parameter task: the head being trained (default sequence classification).
     /// - Throws: `BertError.io` / `.config` naming the file when it cannot be read or parsed,
     ///   `.invalidInput` for a probability outside [0, 1).
-    public init(directory: URL, seed: UInt64) throws {
+    public init(directory: URL, seed: UInt64, task: HeadTask = .sequenceClassification) throws {
         let url = directory.appendingPathComponent("config.json")
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
@@ -57,15 +69,25 @@ public struct Dropout: Sendable, Equatable {
             throw BertError(.config, "\(url.path): not a JSON object")
         }
         func probability(_ key: String) -> Float? { (object[key] as? NSNumber).map { $0.floatValue } }
+        let hidden: Float, attention: Float, classifier: Float
         if object["model_type"] as? String == ModelFamily.distilbert.rawValue {
-            // DistilBertConfig: `dropout`, `attention_dropout`, `seq_classif_dropout` (0.1, 0.1, 0.2).
-            try self.init(hidden: probability("dropout") ?? 0.1, attention: probability("attention_dropout") ?? 0.1,
-                          classifier: probability("seq_classif_dropout") ?? 0.2, seed: seed)
-            return
+            hidden = probability("dropout") ?? 0.1
+            attention = probability("attention_dropout") ?? 0.1
+            switch task {
+            case .sequenceClassification: classifier = probability("seq_classif_dropout") ?? 0.2
+            case .tokenClassification: classifier = hidden
+            case .questionAnswering: classifier = probability("qa_dropout") ?? 0.1
+            case .maskedLM, .nextSentencePrediction: classifier = 0
+            }
+        } else {
+            hidden = probability("hidden_dropout_prob") ?? 0.1
+            attention = probability("attention_probs_dropout_prob") ?? 0.1
+            switch task {
+            case .sequenceClassification, .tokenClassification: classifier = probability("classifier_dropout") ?? hidden
+            case .questionAnswering, .maskedLM, .nextSentencePrediction: classifier = 0
+            }
         }
-        let hidden = probability("hidden_dropout_prob") ?? 0.1
-        try self.init(hidden: hidden, attention: probability("attention_probs_dropout_prob") ?? 0.1,
-                      classifier: probability("classifier_dropout") ?? hidden, seed: seed)
+        try self.init(hidden: hidden, attention: attention, classifier: classifier, seed: seed)
     }
 
     /// Where a mask is drawn: one key per (step, site), sites numbered by the caller.
@@ -98,6 +120,20 @@ public struct Dropout: Sendable, Equatable {
         guard self != .off else { return nil }
         defer { step += 1 }
         return (self, step)
+    }
+
+    /// A head's input in a forward: with a step's draw (train mode) whose `classifier`
+    /// probability is positive, `x` `[rows, width]` dropped at `site` as
+    /// `draw(_:rows:width:probability:key:copying:into:)` does; else `x` itself.
+    ///
+    /// - Returns: the input the head's next layer reads, and whether it was dropped (then the
+    ///   backward multiplies the input's gradient by `mask`).
+    static func headInput(_ draw: (Dropout, step: UInt64)?, site: UInt64, _ x: UnsafePointer<Float>, rows: Int, width: Int,
+                          mask: UnsafeMutablePointer<Float>, into dropped: UnsafeMutablePointer<Float>)
+        -> (input: UnsafePointer<Float>, dropped: Bool) {
+        guard let (settings, step) = draw, settings.classifier > 0 else { return (x, false) }
+        return (Self.draw(mask, rows: rows, width: width, probability: settings.classifier, key: settings.key(step: step, site: site),
+                          copying: x, into: dropped), true)
     }
 
     /// A head's input under dropout: `x` `[rows, width]` copied into `dropped`, a fresh mask drawn

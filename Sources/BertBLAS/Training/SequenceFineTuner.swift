@@ -256,7 +256,7 @@ public enum SequenceFineTuner {
                                                                  seed: options.seed)
         guard !train.isEmpty else { throw BertError(.invalidInput, "the training split is empty (\(data.sentences.count) sentences)") }
         let model = try TrainableTokenClassifier(directory: directory, labels: data.labels.count, seed: options.seed, kernel: kernel)
-        if options.dropout { model.dropout = try Dropout(directory: directory, seed: options.seed) }
+        if options.dropout { model.dropout = try Dropout(directory: directory, seed: options.seed, task: .tokenClassification) }
         let maxLength = min(options.maxLength, model.config.maxSequenceLength)
         let encoded = data.sentences.indices.map { data.encode($0, tokenizer: tokenizer, maxLength: maxLength) }
         let ws = try model.makeWorkspace(maxBatch: options.batchSize, maxLength: maxLength)

@@ -60,19 +60,17 @@ struct TrainablePooler: Sendable {
 
     /// The output `[B, H]` of the batch whose encoder output is in `ws` (the encoder's forward ran).
     ///
-    /// - Parameter dropout: train mode's probability and mask key for the first token; applied
-    ///   only when `dropsInput` and the probability is positive.
+    /// - Parameters:
+    ///   - dropout: a training step's draw; its `classifier` probability drops the first token
+    ///     at `site` when `dropsInput`.
     func forward(_ p: ParameterSet, workspace ws: TrainingWorkspace, kernel: Kernel,
-                 dropout: (probability: Float, key: UInt64)? = nil) -> UnsafeMutablePointer<Float> {
+                 dropout: (Dropout, step: UInt64)? = nil, site: UInt64 = 0) -> UnsafeMutablePointer<Float> {
         let h = hiddenSize, b = ws.starts.count
         let cls = slice(ws, .cls), sum = slice(ws, .poolerSum), pooled = slice(ws, .pooled)
         for (s, start) in ws.starts.enumerated() { (cls + s * h).update(from: ws.encoderOutput + start * h, count: h) }
-        var input = UnsafePointer(cls)
-        if dropsInput, let dropout, dropout.probability > 0 {
-            // RobertaClassificationHead / ElectraClassificationHead: dense(dropout(x)).
-            input = Dropout.draw(slice(ws, .inputMask), rows: b, width: h, probability: dropout.probability, key: dropout.key,
-                                 copying: cls, into: slice(ws, .droppedInput))
-        }
+        // RobertaClassificationHead / ElectraClassificationHead: dense(dropout(x)).
+        let input = dropsInput ? Dropout.headInput(dropout, site: site, cls, rows: b, width: h, mask: slice(ws, .inputMask),
+                                                   into: slice(ws, .droppedInput)).input : UnsafePointer(cls)
         dense.forward(p, input, rows: b, into: sum, kernel: kernel)
         pooled.update(from: sum, count: b * h)
         activation.apply(UnsafeMutableBufferPointer(start: pooled, count: b * h))
@@ -83,7 +81,7 @@ struct TrainablePooler: Sendable {
     /// slice, through the activation, the dense layer and the first token's dropout, into the
     /// first tokens' rows of `ws.dHidden` (zeroed first unless `addingToHidden`).
     ///
-    /// - Parameter inputDropped: whether the last forward was given a positive dropout
+    /// - Parameter inputDropped: whether the last forward's draw had a positive `classifier`
     ///   probability (the mask is used only when `dropsInput`).
     func backward(_ p: ParameterSet, workspace ws: TrainingWorkspace, kernel: Kernel, inputDropped: Bool,
                   addingToHidden: Bool) {

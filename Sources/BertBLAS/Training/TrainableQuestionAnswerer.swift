@@ -10,12 +10,20 @@ import Foundation
 /// halved, averaged over the sequences. Each sequence's softmax runs over its own tokens: a
 /// packed batch has no padding, whereas HF's padded batch lets the padding positions' logits
 /// into the softmax, so the loss equals HF's on each sequence run unpadded (the parity golden's
-/// definition). Dropout off.
+/// definition).
 public final class TrainableQuestionAnswerer {
     public let config: BertConfig
     /// Every trainable tensor, its gradient, and whether weight decay applies.
     public let parameters: ParameterSet
     public let kernel: Kernel
+    /// Train mode's dropout (default `.off`); `Dropout(directory:seed:task: .questionAnswering)`
+    /// gives the checkpoint's: the encoder's, and `classifier` on `qa_outputs`' input, which
+    /// only DistilBERT has (`qa_dropout`). Applies in `lossAndGradients` only.
+    public var dropout: Dropout = .off
+    /// Training steps taken with dropout (each draws new masks).
+    var dropoutStep: UInt64 = 0
+    /// Whether the last forward dropped `qa_outputs`' input, for the backward.
+    private var inputDropped = false
     let encoder: TrainableEncoder
     /// `qa_outputs`: `[2, H]` weight (row 0 start, row 1 end) and `[2]` bias.
     let outputs: TrainableLinear
@@ -30,6 +38,8 @@ public final class TrainableQuestionAnswerer {
         case dStart, dEnd
         /// `[N, 2]` the gradient of `logits`.
         case dLogits
+        /// `[N, H]` the dropout mask of `qa_outputs`' input and that input after dropout (train mode).
+        case inputMask, dropped
     }
     let slices: [TrainingWorkspace.HeadSlice]
 
@@ -63,7 +73,8 @@ public final class TrainableQuestionAnswerer {
         slices = Slot.allCases.map { slot in
             switch slot {
             case .logits, .dLogits: TrainingWorkspace.HeadSlice(rows: .tokens, width: 2)
-            default: TrainingWorkspace.HeadSlice(rows: .tokens, width: 1)
+            case .start, .end, .dStart, .dEnd: TrainingWorkspace.HeadSlice(rows: .tokens, width: 1)
+            case .inputMask, .dropped: TrainingWorkspace.HeadSlice(rows: .tokens, width: h)
             }
         }
         self.config = config
@@ -87,9 +98,20 @@ public final class TrainableQuestionAnswerer {
     ///   workspace or an id is out of range.
     public func forward(ids: [[Int32]], typeIds: [[Int32]]? = nil,
                         workspace ws: TrainingWorkspace) throws -> (start: UnsafeBufferPointer<Float>, end: UnsafeBufferPointer<Float>) {
-        let n = try encoder.forward(parameters, ids: ids, typeIds: typeIds, head: slices, workspace: ws)
+        try forward(ids: ids, typeIds: typeIds, workspace: ws, dropout: nil)
+    }
+
+    /// The forward pass; with `dropout` (train mode), masks of that step are drawn and kept.
+    private func forward(ids: [[Int32]], typeIds: [[Int32]]?, workspace ws: TrainingWorkspace,
+                         dropout: (Dropout, step: UInt64)?) throws -> (start: UnsafeBufferPointer<Float>, end: UnsafeBufferPointer<Float>) {
+        let n = try encoder.forward(parameters, ids: ids, typeIds: typeIds, head: slices, workspace: ws, dropout: dropout)
         let logits = ws.head[Slot.logits.rawValue], start = ws.head[Slot.start.rawValue], end = ws.head[Slot.end.rawValue]
-        outputs.forward(parameters, ws.encoderOutput, rows: n, into: logits, kernel: kernel)
+        // DistilBertForQuestionAnswering: qa_outputs(dropout(hidden_states)); the other families' is 0.
+        let input: UnsafePointer<Float>
+        (input, inputDropped) = Dropout.headInput(dropout, site: encoder.dropoutSites, ws.encoderOutput, rows: n,
+                                                  width: config.hiddenSize, mask: ws.head[Slot.inputMask.rawValue],
+                                                  into: ws.head[Slot.dropped.rawValue])
+        outputs.forward(parameters, input, rows: n, into: logits, kernel: kernel)
         // BertForQuestionAnswering: logits.split(1, dim=-1) → start, end.
         for i in 0..<n {
             start[i] = logits[2 * i]
@@ -120,7 +142,7 @@ public final class TrainableQuestionAnswerer {
                 throw BertError(.invalidInput, "sequence \(s): answer positions \(startPositions[s])...\(endPositions[s]) are outside its \(t) tokens")
             }
         }
-        let (start, end) = try forward(ids: ids, typeIds: typeIds, workspace: ws)
+        let (start, end) = try forward(ids: ids, typeIds: typeIds, workspace: ws, dropout: dropout.nextDraw(&dropoutStep))
         guard let startBase = start.baseAddress, let endBase = end.baseAddress else { return 0 }
         let n = ws.tokenCount
         let dStart = ws.head[Slot.dStart.rawValue], dEnd = ws.head[Slot.dEnd.rawValue], dLogits = ws.head[Slot.dLogits.rawValue]
@@ -139,7 +161,11 @@ public final class TrainableQuestionAnswerer {
             dLogits[2 * i + 1] = dEnd[i]
         }
         // Every row of dHidden is written: qa_outputs sees every token.
-        outputs.backward(parameters, dY: dLogits, x: ws.encoderOutput, rows: n, dX: ws.dHidden, kernel: kernel)
+        outputs.backward(parameters, dY: dLogits, x: inputDropped ? ws.head[Slot.dropped.rawValue] : ws.encoderOutput, rows: n,
+                         dX: ws.dHidden, kernel: kernel)
+        if inputDropped {
+            RowGradients.multiply(ws.dHidden, by: ws.head[Slot.inputMask.rawValue], count: n * config.hiddenSize)
+        }
         encoder.backward(parameters, ids: ids, typeIds: typeIds, workspace: ws)
         return loss
     }

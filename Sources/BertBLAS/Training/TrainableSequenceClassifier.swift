@@ -30,8 +30,8 @@ public final class TrainableSequenceClassifier {
     public var dropout: Dropout = .off
     /// Training steps taken with dropout (each draws new masks).
     var dropoutStep: UInt64 = 0
-    /// The classifier dropout of the last forward (0: none), for the backward.
-    private var classifierDropout: Float = 0
+    /// Whether the last forward dropped the classifier's input, for the backward.
+    private var inputDropped = false
     let encoder: TrainableEncoder
     /// The dense layer and activation on the first token: BERT's pooler, DistilBERT's
     /// `pre_classifier` + ReLU, RoBERTa's and ELECTRA's `classifier.dense` (dropout before it).
@@ -149,19 +149,11 @@ public final class TrainableSequenceClassifier {
         _ = try encoder.forward(parameters, ids: ids, typeIds: typeIds, head: slices, workspace: ws, dropout: dropout)
         let p = parameters, h = config.hiddenSize, b = ids.count
         let logits = ws.head[Slot.logits.rawValue]
-        classifierDropout = 0
-        let firstDropout = dropout.map { (settings, step) in
-            (probability: settings.classifier, key: settings.key(step: step, site: encoder.dropoutSites + 1))
-        }
-        let pooled = pooler.forward(p, workspace: ws, kernel: kernel, dropout: firstDropout)
+        let pooled = pooler.forward(p, workspace: ws, kernel: kernel, dropout: dropout, site: encoder.dropoutSites + 1)
         // classifier(dropout(activation(dense(x)))), BERT's pooler included.
-        var input = UnsafePointer(pooled)
-        if let (settings, step) = dropout, settings.classifier > 0 {
-            input = Dropout.draw(ws.head[Slot.classifierMask.rawValue], rows: b, width: h, probability: settings.classifier,
-                                 key: settings.key(step: step, site: encoder.dropoutSites),
-                                 copying: pooled, into: ws.head[Slot.dropped.rawValue])
-            classifierDropout = settings.classifier
-        }
+        let input: UnsafePointer<Float>
+        (input, inputDropped) = Dropout.headInput(dropout, site: encoder.dropoutSites, pooled, rows: b, width: h,
+                                                  mask: ws.head[Slot.classifierMask.rawValue], into: ws.head[Slot.dropped.rawValue])
         classifier.forward(p, input, rows: b, into: logits, kernel: kernel)
         return UnsafeBufferPointer(start: logits, count: b * labelCount)
     }
@@ -222,13 +214,12 @@ public final class TrainableSequenceClassifier {
     private func backward(ids: [[Int32]], typeIds: [[Int32]]?, workspace ws: TrainingWorkspace) {
         let p = parameters, h = config.hiddenSize, b = ids.count
         let dPooled = pooler.slice(ws, .dPooled)
-        let dropped = classifierDropout > 0
-        classifier.backward(p, dY: ws.head[Slot.dLogits.rawValue], x: dropped ? ws.head[Slot.dropped.rawValue] : pooler.slice(ws, .pooled),
+        classifier.backward(p, dY: ws.head[Slot.dLogits.rawValue], x: inputDropped ? ws.head[Slot.dropped.rawValue] : pooler.slice(ws, .pooled),
                             rows: b, dX: dPooled, kernel: kernel)
-        if dropped {
+        if inputDropped {
             RowGradients.multiply(dPooled, by: ws.head[Slot.classifierMask.rawValue], count: b * h)
         }
-        pooler.backward(p, workspace: ws, kernel: kernel, inputDropped: dropped, addingToHidden: false)
+        pooler.backward(p, workspace: ws, kernel: kernel, inputDropped: inputDropped, addingToHidden: false)
         encoder.backward(p, ids: ids, typeIds: typeIds, workspace: ws)
     }
 }

@@ -15,14 +15,15 @@ public final class TrainableTokenClassifier {
     public let kernel: Kernel
     /// L, the classifier's outputs.
     public let labelCount: Int
-    /// Train mode's dropout (default `.off`); `Dropout(directory:seed:)` gives the checkpoint's:
-    /// the encoder's, and `classifier` on the classifier's input (`BertForTokenClassification`:
-    /// `classifier(dropout(sequence_output))`). Applies in `lossAndGradients` only.
+    /// Train mode's dropout (default `.off`); `Dropout(directory:seed:task: .tokenClassification)`
+    /// gives the checkpoint's: the encoder's, and `classifier` on the classifier's input
+    /// (`BertForTokenClassification`: `classifier(dropout(sequence_output))`). Applies in
+    /// `lossAndGradients` only.
     public var dropout: Dropout = .off
     /// Training steps taken with dropout (each draws new masks).
     var dropoutStep: UInt64 = 0
-    /// The classifier dropout of the last training forward (0: none), for the backward.
-    private var classifierDropout: Float = 0
+    /// Whether the last forward dropped the classifier's input, for the backward.
+    private var inputDropped = false
     let encoder: TrainableEncoder
     let classifier: TrainableLinear
 
@@ -111,14 +112,10 @@ public final class TrainableTokenClassifier {
                          dropout: (Dropout, step: UInt64)?) throws -> UnsafeBufferPointer<Float> {
         let n = try encoder.forward(parameters, ids: ids, typeIds: typeIds, head: slices, workspace: ws, dropout: dropout)
         let logits = ws.head[Slot.logits.rawValue]
-        var input = UnsafePointer(ws.encoderOutput)
-        classifierDropout = 0
-        if let (settings, step) = dropout, settings.classifier > 0 {
-            input = Dropout.draw(ws.head[Slot.classifierMask.rawValue], rows: n, width: config.hiddenSize,
-                                 probability: settings.classifier, key: settings.key(step: step, site: encoder.dropoutSites),
-                                 copying: ws.encoderOutput, into: ws.head[Slot.dropped.rawValue])
-            classifierDropout = settings.classifier
-        }
+        let input: UnsafePointer<Float>
+        (input, inputDropped) = Dropout.headInput(dropout, site: encoder.dropoutSites, ws.encoderOutput, rows: n,
+                                                  width: config.hiddenSize, mask: ws.head[Slot.classifierMask.rawValue],
+                                                  into: ws.head[Slot.dropped.rawValue])
         classifier.forward(parameters, input, rows: n, into: logits, kernel: kernel)
         return UnsafeBufferPointer(start: logits, count: n * labelCount)
     }
@@ -151,10 +148,9 @@ public final class TrainableTokenClassifier {
         let loss = Losses.crossEntropy(logits: base, rows: n, classes: labelCount, labels: Array(labels.joined()),
                                        ignoreIndex: Self.ignoredLabel, gradient: dLogits)
         // Every row of dHidden is written: the classifier sees every token.
-        let dropped = classifierDropout > 0
-        classifier.backward(parameters, dY: dLogits, x: dropped ? ws.head[Slot.dropped.rawValue] : ws.encoderOutput, rows: n,
+        classifier.backward(parameters, dY: dLogits, x: inputDropped ? ws.head[Slot.dropped.rawValue] : ws.encoderOutput, rows: n,
                             dX: ws.dHidden, kernel: kernel)
-        if dropped {
+        if inputDropped {
             RowGradients.multiply(ws.dHidden, by: ws.head[Slot.classifierMask.rawValue], count: n * config.hiddenSize)
         }
         encoder.backward(parameters, ids: ids, typeIds: typeIds, workspace: ws)

@@ -47,6 +47,79 @@ import Testing
         #expect(throws: BertError.self) { try Dropout(hidden: 1, attention: 0, classifier: 0, seed: 0) }
     }
 
+    /// The probability of the head's input follows the task's transformers class: DistilBERT's
+    /// sequence head `seq_classif_dropout`, token head `dropout`, QA head `qa_dropout`; the other
+    /// families' sequence and token heads `classifier_dropout`, their QA head none.
+    @Test func theHeadsProbabilityFollowsTheTask() throws {
+        func dropout(_ config: String, _ task: HeadTask) throws -> Dropout {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bertblas-dropout-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            try Data(config.utf8).write(to: dir.appendingPathComponent("config.json"))
+            return try Dropout(directory: dir, seed: 1, task: task)
+        }
+        // Four different values, so each key is told apart.
+        let distil = #"{"model_type": "distilbert", "dropout": 0.15, "attention_dropout": 0.05, "seq_classif_dropout": 0.25, "qa_dropout": 0.35}"#
+        for (task, expected) in [(HeadTask.sequenceClassification, Float(0.25)), (.tokenClassification, 0.15), (.questionAnswering, 0.35),
+                                 (.maskedLM, 0), (.nextSentencePrediction, 0)] {
+            let d = try dropout(distil, task)
+            #expect(d.hidden == 0.15 && d.attention == 0.05 && d.classifier == expected, "distilbert \(task): \(d)")
+        }
+        // DistilBertConfig's defaults.
+        for (task, expected) in [(HeadTask.sequenceClassification, Float(0.2)), (.tokenClassification, 0.1), (.questionAnswering, 0.1)] {
+            #expect(try dropout(#"{"model_type": "distilbert"}"#, task).classifier == expected, "distilbert defaults \(task)")
+        }
+        let bert = #"{"model_type": "bert", "hidden_dropout_prob": 0.15, "attention_probs_dropout_prob": 0.05, "classifier_dropout": 0.3}"#
+        for (task, expected) in [(HeadTask.sequenceClassification, Float(0.3)), (.tokenClassification, 0.3), (.questionAnswering, 0)] {
+            let d = try dropout(bert, task)
+            #expect(d.hidden == 0.15 && d.attention == 0.05 && d.classifier == expected, "bert \(task): \(d)")
+        }
+        #expect(try dropout(#"{"model_type": "roberta", "hidden_dropout_prob": 0.15, "classifier_dropout": null}"#, .tokenClassification)
+            .classifier == 0.15)
+    }
+
+    /// DistilBERT's question-answering head with dropout (the encoder's and `qa_dropout` on
+    /// `qa_outputs`' input): with one step's masks held fixed, the backward matches central
+    /// differences for `qa_outputs` (after the head's mask) and tensors below every mask.
+    @Test(arguments: Kernel.allCases)
+    func questionAnsweringBackwardThroughTheMasks(kernel: Kernel) throws {
+        let folder = Paths.golden("finetune/families/distilbert-qa")
+        let expected = try JSONDecoder().decode(FamilyGradientParityTests.QuestionAnswering.self,
+                                                from: Data(contentsOf: folder.appendingPathComponent("expected.json")))
+        let model = try TrainableQuestionAnswerer(directory: folder, kernel: kernel)
+        let ws = try model.makeWorkspace(maxBatch: expected.ids.count, maxLength: 16)
+        func step() throws -> Float {
+            model.dropoutStep = 0
+            model.parameters.zeroGradients()
+            return try model.lossAndGradients(ids: expected.ids, typeIds: expected.type_ids, startPositions: expected.start_positions,
+                                              endPositions: expected.end_positions, workspace: ws)
+        }
+        // Only the head's input dropped: its mask alone separates the loss from the plain one.
+        model.dropout = try Dropout(hidden: 0, attention: 0, classifier: 0.3, seed: 5)
+        #expect(abs(try step() - expected.loss) > 1e-4, "qa_outputs' input was not dropped")
+        model.dropout = try Dropout(hidden: 0.2, attention: 0.2, classifier: 0.3, seed: 11)
+        _ = try step()
+        let gradients = Array(model.parameters.gradients)
+        let eps: Float = 3e-3
+        for name in ["qa_outputs.weight", "distilbert.transformer.layer.1.output_layer_norm.weight",
+                     "distilbert.transformer.layer.0.attention.q_lin.weight", "distilbert.embeddings.word_embeddings.weight"] {
+            let entry = try #require(model.parameters.entry(named: name), "no parameter \(name)")
+            let start = entry.parameter.offset
+            let top = (0..<entry.parameter.count).sorted { abs(gradients[start + $0]) > abs(gradients[start + $1]) }.prefix(3)
+            for i in top {
+                let saved = model.parameters.values[start + i]
+                model.parameters.values[start + i] = saved + eps
+                let plus = try step()
+                model.parameters.values[start + i] = saved - eps
+                let minus = try step()
+                model.parameters.values[start + i] = saved
+                let numeric = (plus - minus) / (2 * eps), analytic = gradients[start + i]
+                #expect(abs(numeric - analytic) <= 0.02 * abs(analytic) + 2e-4,
+                        "\(name)[\(i)] (\(kernel)): backward \(analytic), central difference \(numeric)")
+            }
+        }
+    }
+
     /// Loss and a copy of every gradient of one step.
     static func step(_ model: TrainableSequenceClassifier, _ expected: GradientParityTests.Expected,
                      _ ws: TrainingWorkspace) throws -> (Float, [Float]) {

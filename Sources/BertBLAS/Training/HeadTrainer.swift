@@ -104,70 +104,39 @@ public enum HeadTrainer {
         guard data.labels.count >= 2 else {
             throw BertError(.invalidInput, "\(dataPath): a classifier needs at least 2 labels, found \(data.labels.count) (\(data.labels.joined(separator: ", ")))")
         }
-        let (train, validation) = try data.split(validationFraction: options.validationSplit, seed: options.seed)
         let labels = data.labelIndices
-        let trainLabels = Set(train.map { labels[$0] })
-        if let missing = data.labels.indices.first(where: { !trainLabels.contains($0) }) {
-            throw BertError(.invalidInput, "\(dataPath): label '\(data.labels[missing])' has no training example")
-        }
-        let clock = ContinuousClock()
-        let (windows, trainRows, weights, embedSeconds) = try embedForTraining(embedder, data: data, train: train,
-                                                                                options: options, progress: progress)
-        let x = windows.features.selecting(rows: trainRows)
-        let y = trainRows.map { labels[windows.document[$0]] }
-
-        // The encoder's kernel runs the solver and the head too (`.naive` reaches every product).
-        let kernel = embedder.model.kernel
-        let solveStart = clock.now
-        let head: LinearHead
-        var iterations = 0
-        var converged = true
-        switch options.solver {
-        case .newton:
-            let fit = try LogisticRegression.fit(x, labels: y, labelCount: data.labels.count,
-                                                 weights: weights,
-                                                 options: .init(regularization: options.regularization, kernel: kernel))
-            head = fit.head
-            iterations = fit.report.iterations
-            converged = fit.report.converged
-        case .ridge:
-            head = try RidgeClassifier.fit(x, labels: y, labelCount: data.labels.count,
-                                           weights: weights, regularization: options.regularization,
-                                           kernel: kernel)
-        }
-        let solveSeconds = seconds(clock.now - solveStart)
-
-        let scores = windows.averageByDocument(try head.probabilities(windows.features, kernel: kernel))
+        let fit = try fitHead(embedder: embedder, data: data, options: options, stratified: true, progress: progress,
+                              check: { train in
+            let trainLabels = Set(train.map { labels[$0] })
+            if let missing = data.labels.indices.first(where: { !trainLabels.contains($0) }) {
+                throw BertError(.invalidInput, "\(dataPath): label '\(data.labels[missing])' has no training example")
+            }
+        }, solve: { x, documents, weights, kernel in
+            let y = documents.map { labels[$0] }
+            switch options.solver {
+            case .newton:
+                let fit = try LogisticRegression.fit(x, labels: y, labelCount: data.labels.count, weights: weights,
+                                                     options: .init(regularization: options.regularization, kernel: kernel))
+                return (fit.head, fit.report.iterations, fit.report.converged)
+            case .ridge:
+                let head = try RidgeClassifier.fit(x, labels: y, labelCount: data.labels.count, weights: weights,
+                                                   regularization: options.regularization, kernel: kernel)
+                return (head, 0, true)
+            }
+        })
+        let (train, validation, windows, kernel) = (fit.train, fit.validation, fit.windows, embedder.model.kernel)
+        let scores = windows.averageByDocument(try fit.head.probabilities(windows.features, kernel: kernel))
         let predictions = DocumentClassifier.predictions(scores, labels: data.labels, windowCounts: windows.windowCounts)
         let trainMetrics = try ClassificationMetrics(truth: train.map { labels[$0] },
                                                      predicted: train.map { predictions[$0].labelIndex }, labels: data.labels)
         let validationMetrics = validation.isEmpty ? nil : try ClassificationMetrics(
             truth: validation.map { labels[$0] }, predicted: validation.map { predictions[$0].labelIndex }, labels: data.labels)
-        let record = HeadFolder.TrainingRecord(
-            data: dataPath, solver: options.solver.rawValue, regularization: Double(options.regularization),
-            validationSplit: options.validationSplit, seed: options.seed, longText: options.longText.rawValue,
-            excludedLabels: excludedLabels, trainExamples: train.count, validationExamples: validation.count,
-            trainAccuracy: trainMetrics.accuracy, validationAccuracy: validationMetrics?.accuracy,
-            validationMacroF1: validationMetrics?.macroF1, iterations: iterations, converged: converged,
-            embedSeconds: embedSeconds, solveSeconds: solveSeconds)
-        return Result(head: head, record: record, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
+        var record = fit.record(dataPath: dataPath, excludedLabels: excludedLabels, options: options)
+        record.trainAccuracy = trainMetrics.accuracy
+        record.validationAccuracy = validationMetrics?.accuracy
+        record.validationMacroF1 = validationMetrics?.macroF1
+        return Result(head: fit.head, record: record, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
                       labels: data.labels, windows: windows, train: train, validation: validation)
-    }
-
-    /// Embeds every document (long ones as windows, per `options.longText`) and picks the rows of
-    /// the training documents' windows, each weighted 1 / (its document's window count): nil
-    /// weights when every document is one window. Also returns the embedding's seconds.
-    static func embedForTraining(_ embedder: WindowEmbedder, data: LabeledDataset, train: [Int], options: Options,
-                                 progress: ((Int, Int) -> Void)?)
-        throws -> (windows: DocumentWindows, trainRows: [Int], weights: [Float]?, seconds: Double) {
-        let clock = ContinuousClock()
-        let start = clock.now
-        let windows = try embedder.embed(documents: data.examples.map(\.text), mode: options.longText, progress: progress)
-        let elapsed = seconds(clock.now - start)
-        let isTrain = Set(train)
-        let trainRows = windows.document.indices.filter { isTrain.contains(windows.document[$0]) }
-        let weights = trainRows.map { 1 / Float(windows.windowCounts[windows.document[$0]]) }
-        return (windows, trainRows, weights.allSatisfy { $0 == 1 } ? nil : weights, elapsed)
     }
 
     /// The regression branch of `train`: ridge regression on the windows' features.
@@ -181,32 +150,72 @@ public enum HeadTrainer {
         guard case .numbers(let numbers) = targets.values else {
             throw BertError(.invalidInput, "\(dataPath): regression targets are not numbers")
         }
-        let (train, validation) = try data.split(validationFraction: options.validationSplit, seed: options.seed, stratified: false)
-        guard !train.isEmpty else { throw BertError(.invalidInput, "\(dataPath): the training split is empty") }
-        let clock = ContinuousClock()
-        let (windows, trainRows, weights, embedSeconds) = try embedForTraining(embedder, data: data, train: train,
-                                                                                options: options, progress: progress)
-        let kernel = embedder.model.kernel
-        let solveStart = clock.now
-        let head = try RidgeClassifier.fitRegression(
-            windows.features.selecting(rows: trainRows), targets: trainRows.map { Float(numbers[windows.document[$0]]) },
-            weights: weights, regularization: options.regularization, kernel: kernel)
-        let solveSeconds = seconds(clock.now - solveStart)
-        let predicted = windows.averageByDocument(try head.logits(windows.features, kernel: kernel)).values.map(Double.init)
+        let fit = try fitHead(embedder: embedder, data: data, options: options, stratified: false, progress: progress,
+                              check: { train in
+            guard !train.isEmpty else { throw BertError(.invalidInput, "\(dataPath): the training split is empty") }
+        }, solve: { x, documents, weights, kernel in
+            (try RidgeClassifier.fitRegression(x, targets: documents.map { Float(numbers[$0]) }, weights: weights,
+                                               regularization: options.regularization, kernel: kernel), 0, true)
+        })
+        let (train, validation, windows) = (fit.train, fit.validation, fit.windows)
+        let predicted = windows.averageByDocument(try fit.head.logits(windows.features, kernel: embedder.model.kernel)).values.map(Double.init)
         let trainMetrics = try RegressionMetrics(truth: train.map { numbers[$0] }, predicted: train.map { predicted[$0] },
                                                  scale: options.ratingScale)
         let validationMetrics = validation.isEmpty ? nil : try RegressionMetrics(
             truth: validation.map { numbers[$0] }, predicted: validation.map { predicted[$0] }, scale: options.ratingScale)
-        let record = HeadFolder.TrainingRecord(
-            data: dataPath, solver: options.solver.rawValue, regularization: Double(options.regularization),
-            validationSplit: options.validationSplit, seed: options.seed, longText: options.longText.rawValue,
-            excludedLabels: excludedLabels, trainExamples: train.count, validationExamples: validation.count,
-            trainAccuracy: nil, validationAccuracy: nil, validationMacroF1: nil, iterations: 0, converged: true,
-            embedSeconds: embedSeconds, solveSeconds: solveSeconds, trainPearson: trainMetrics.pearson,
-            validationPearson: validationMetrics?.pearson, validationRMSE: validationMetrics?.rmse,
-            validationStarAccuracy: validationMetrics?.starAccuracy)
-        return Result(head: head, record: record, trainRegression: trainMetrics, validationRegression: validationMetrics,
+        var record = fit.record(dataPath: dataPath, excludedLabels: excludedLabels, options: options)
+        record.trainPearson = trainMetrics.pearson
+        record.validationPearson = validationMetrics?.pearson
+        record.validationRMSE = validationMetrics?.rmse
+        record.validationStarAccuracy = validationMetrics?.starAccuracy
+        return Result(head: fit.head, record: record, trainRegression: trainMetrics, validationRegression: validationMetrics,
                       labels: targets.outputs, windows: windows, train: train, validation: validation)
+    }
+
+    /// What classification and regression share: the split, every window, the fitted head and
+    /// the solver's report.
+    struct Fit {
+        var train, validation: [Int]
+        var windows: DocumentWindows
+        var head: LinearHead
+        var iterations: Int, converged: Bool
+        var embedSeconds, solveSeconds: Double
+
+        /// The training report without metrics (each problem type adds its own).
+        func record(dataPath: String, excludedLabels: [String], options: Options) -> HeadFolder.TrainingRecord {
+            HeadFolder.TrainingRecord(
+                data: dataPath, solver: options.solver.rawValue, regularization: Double(options.regularization),
+                validationSplit: options.validationSplit, seed: options.seed, longText: options.longText.rawValue,
+                excludedLabels: excludedLabels, trainExamples: train.count, validationExamples: validation.count,
+                trainAccuracy: nil, validationAccuracy: nil, validationMacroF1: nil, iterations: iterations, converged: converged,
+                embedSeconds: embedSeconds, solveSeconds: solveSeconds)
+        }
+    }
+
+    /// Splits the documents (`stratified` by label or not), lets `check` refuse the training
+    /// part before anything is embedded, embeds every document (long ones as windows, per
+    /// `options.longText`) and fits `solve` on the training documents' windows: their features,
+    /// each window's document, its weight 1 / (its document's window count; nil when every
+    /// document is one window) and the encoder's kernel, which runs the solver and the head too
+    /// (`.naive` reaches every product). `solve` returns the head, its iterations and whether it
+    /// converged.
+    static func fitHead(embedder: WindowEmbedder, data: LabeledDataset, options: Options, stratified: Bool,
+                        progress: ((Int, Int) -> Void)?, check: ([Int]) throws -> Void,
+                        solve: (FeatureMatrix, [Int], [Float]?, Kernel) throws -> (LinearHead, Int, Bool)) throws -> Fit {
+        let (train, validation) = try data.split(validationFraction: options.validationSplit, seed: options.seed, stratified: stratified)
+        try check(train)
+        let clock = ContinuousClock()
+        let embedStart = clock.now
+        let windows = try embedder.embed(documents: data.examples.map(\.text), mode: options.longText, progress: progress)
+        let embedSeconds = seconds(clock.now - embedStart)
+        let isTrain = Set(train)
+        let trainRows = windows.document.indices.filter { isTrain.contains(windows.document[$0]) }
+        let weights = trainRows.map { 1 / Float(windows.windowCounts[windows.document[$0]]) }
+        let solveStart = clock.now
+        let (head, iterations, converged) = try solve(windows.features.selecting(rows: trainRows), trainRows.map { windows.document[$0] },
+                                                      weights.allSatisfy { $0 == 1 } ? nil : weights, embedder.model.kernel)
+        return Fit(train: train, validation: validation, windows: windows, head: head, iterations: iterations, converged: converged,
+                   embedSeconds: embedSeconds, solveSeconds: seconds(clock.now - solveStart))
     }
 
     /// The head folder config for a result: labels, the embedder's settings, and the encoder

@@ -37,7 +37,11 @@ the loss is the mean cross-entropy over the predicted positions, as each class's
                      generator_predictions.LayerNorm (over E) → generator_lm_head (E → V, tied
                      to the E-wide word embeddings)
 expected.json holds the masked ids, type ids, labels, the loss, the masked positions' logits and
-the gradient count; the word embeddings' gradient includes the tied decoder's.
+the gradient count; the word embeddings' gradient includes the tied decoder's. Each also gets
+adamw.safetensors: the parameters after 3 steps of HF Trainer's recipe on that batch (as
+goldens_finetune.adamw_steps: Trainer's decay groups, which leave out the family's LayerNorm
+modules and biases by module type and name; linear warm-up/decay; clip_grad_norm_), with the
+settings and per-step trace in expected.json ("adamw").
 
 `type_ids` in expected.json is the BERT batch's (two pairs); families that read no type ids
 (DistilBERT, RoBERTa) get none from torch, and BertBLAS must ignore them as inference does.
@@ -61,6 +65,8 @@ import goldens_finetune as base  # noqa: E402  (sets threads, determinism, the v
 
 import torch  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
+from transformers import Trainer  # noqa: E402
+from transformers.optimization import get_linear_schedule_with_warmup  # noqa: E402
 from transformers import (  # noqa: E402
     DistilBertConfig, DistilBertForMaskedLM, DistilBertForQuestionAnswering, DistilBertForSequenceClassification, DistilBertForTokenClassification,
     ElectraConfig, ElectraForMaskedLM, ElectraForQuestionAnswering, ElectraForSequenceClassification, ElectraForTokenClassification,
@@ -262,8 +268,39 @@ def write_mlm(family):
         "gradients": len(grads),
         "frozen": frozen,
     }
+    expected["adamw"] = adamw_mlm(family, feed, folder)
     (folder / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
     print(f"{name}: loss {out.loss.item():.6f}, {expected['masked_tokens']} masked, {len(grads)} gradients, frozen {frozen}")
+
+
+def adamw_mlm(family, feed, folder):
+    """HF Trainer's optimizer recipe (base.ADAMW), 3 steps of a fresh copy of the family's
+    masked LM on `feed`; writes adamw.safetensors and returns the settings and trace."""
+    make_config, model_class, _, _ = MLM_CASES[family]
+    model = make_model(make_config, model_class, 2)
+    a = base.ADAMW
+    decay = set(Trainer.get_decay_parameter_names(None, model))
+    named = list(model.named_parameters())  # the tied decoder appears once, as the word embeddings
+    groups = [
+        {"params": [p for n, p in named if n in decay], "weight_decay": a["weight_decay"]},
+        {"params": [p for n, p in named if n not in decay], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=a["learning_rate"], betas=a["betas"], eps=a["eps"])
+    scheduler = get_linear_schedule_with_warmup(optimizer, a["warmup_steps"], a["total_steps"])
+    trace = []
+    for _ in range(a["steps"]):
+        optimizer.zero_grad()
+        loss = model(**feed).loss
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), a["max_grad_norm"])
+        lr = scheduler.get_last_lr()[0]
+        optimizer.step()
+        scheduler.step()
+        trace.append({"loss": loss.item(), "grad_norm": norm.item(), "learning_rate": lr})
+    assert any(t["grad_norm"] > a["max_grad_norm"] for t in trace), trace
+    save_file({n: p.detach().clone().contiguous() for n, p in named}, str(folder / "adamw.safetensors"))
+    return {**{k: (list(v) if isinstance(v, tuple) else v) for k, v in a.items()},
+            "no_decay": sorted(n for n, _ in named if n not in decay), "trace": trace}
 
 
 def write_heads():

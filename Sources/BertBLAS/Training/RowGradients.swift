@@ -202,11 +202,12 @@ enum RowGradients {
         }
     }
 
-    /// `sums[j] += Σ_rows x[r, j]` (a bias gradient).
-    static func addColumnSums(rows: Int, width: Int, _ x: UnsafePointer<Float>, into sums: UnsafeMutablePointer<Float>) {
-        let whole = width & ~7
+    /// `sums[j] += Σ_rows x[r, j]` (a bias gradient), rows `stride` floats apart (default `width`).
+    static func addColumnSums(rows: Int, width: Int, stride: Int? = nil, _ x: UnsafePointer<Float>,
+                              into sums: UnsafeMutablePointer<Float>) {
+        let whole = width & ~7, stride = stride ?? width
         for r in 0..<rows {
-            let row = x + r * width
+            let row = x + r * stride
             var j = 0
             while j < whole { store(load(sums, j) + load(row, j), sums, j); j += 8 }
             while j < width { sums[j] += row[j]; j += 1 }

@@ -18,7 +18,9 @@ import Darwin
 ///   embeddingSum  [N, H]          word + type + position, before the embeddings' LayerNorm
 ///   hidden        [Layers+1, N, H] each layer's input; the last one is the encoder output
 ///   per layer:
-///     query, key, value [N, H]
+///     qkv           [N, 3H+2]     Q at column 0, K at H+1, V at 2H+2 (`qkvColumns`): the layout
+///                                 of one product over the arena's [Wq; bq; Wk; bk; Wv] (the
+///                                 columns H and 2H+1, from the bias rows, are never read)
 ///     probabilities [A, N·T]      softmax(QKᵀ/√D) per (sequence, head): sequence b's heads
 ///                                 start at A·Σ_{b'<b} T_b'² (Σ T_b² ≤ N·T)
 ///     context       [N, H]        probabilities · V, heads side by side
@@ -34,7 +36,9 @@ import Darwin
 /// backward scratch
 ///   dHidden       [N, H]          the gradient flowing down the layers; a head writes the
 ///                                 gradient of the encoder output here
-///   dQuery, dKey, dValue, dContext [N, H]
+///   dQKV          [N, 3H+2]       dQ, dK, dV in the qkv layout; columns H and 2H+1 stay 0
+///   dContext      [N, H]
+///   dDense        [N, H]          a dense output's gradient under dropout (dOutputSum ⊙ mask)
 ///   dInner        [N, I]
 ///   dScores       [S, T, T]       one (sequence, head)'s score gradient per compute slot
 /// the head's slices, in its order  [B or N or count, width] each (`head[k]`)
@@ -68,7 +72,7 @@ public final class TrainingWorkspace {
     let headSlices: [HeadSlice]
 
     struct Layer {
-        let query, key, value, probabilities, context, attentionSum, attentionNorm, inner, activated, outputSum: UnsafeMutablePointer<Float>
+        let qkv, probabilities, context, attentionSum, attentionNorm, inner, activated, outputSum: UnsafeMutablePointer<Float>
         let attentionMask, attentionOutputMask, outputMask: UnsafeMutablePointer<Float>
     }
 
@@ -85,7 +89,7 @@ public final class TrainingWorkspace {
     /// `hidden[l]` is layer l's input, `hidden[layerCount]` the encoder output.
     let hidden: [UnsafeMutablePointer<Float>]
     let layers: [Layer]
-    let dHidden, dQuery, dKey, dValue, dContext, dInner, dScores: UnsafeMutablePointer<Float>
+    let dHidden, dQKV, dContext, dDense, dInner, dScores: UnsafeMutablePointer<Float>
     /// The head's slices, in `headSlices` order.
     let head: [UnsafeMutablePointer<Float>]
 
@@ -100,6 +104,13 @@ public final class TrainingWorkspace {
     /// N, the current batch's tokens.
     var tokenCount = 0
 
+    /// W, the width of a layer's `qkv`: Q, the query bias row's column, K, the key bias row's
+    /// column, V.
+    static func qkvWidth(hiddenSize h: Int) -> Int { 3 * h + 2 }
+
+    /// The first columns of Q, K and V in `qkv` and `dQKV`.
+    static func qkvColumns(hiddenSize h: Int) -> (query: Int, key: Int, value: Int) { (0, h + 1, 2 * h + 2) }
+
     /// The slices' sizes in order: the one place they are computed. nil when a size overflows.
     static func sliceSizes(config: BertConfig, maxBatch: Int, maxLength: Int, maxTokens: Int, head: [HeadSlice], slots: Int) -> [Int]? {
         func mul(_ values: Int...) -> Int? {
@@ -113,14 +124,14 @@ public final class TrainingWorkspace {
         }
         let n = maxTokens, h = config.hiddenSize, i = config.intermediateSize, layers = config.numHiddenLayers
         guard let nh = mul(n, h), let ni = mul(n, i), let probabilities = mul(config.numAttentionHeads, n, maxLength),
-              let tt = mul(slots, maxLength, maxLength) else { return nil }
+              let tt = mul(slots, maxLength, maxLength), h < Int.max / 4, let nqkv = mul(n, qkvWidth(hiddenSize: h)) else { return nil }
         var sizes = [nh]                                       // embeddingSum
         sizes += Array(repeating: nh, count: layers + 1)        // hidden
         for _ in 0..<layers {
-            sizes += [nh, nh, nh, probabilities, nh, nh, nh, ni, ni, nh, probabilities, nh, nh]
+            sizes += [nqkv, probabilities, nh, nh, nh, ni, ni, nh, probabilities, nh, nh]
         }
         sizes.append(nh)                                        // embeddingMask
-        sizes += [nh, nh, nh, nh, nh, ni, tt]                   // backward scratch
+        sizes += [nh, nqkv, nh, nh, ni, tt]                     // backward scratch
         for slice in head {
             let rows: Int
             switch slice.rows {
@@ -182,13 +193,16 @@ public final class TrainingWorkspace {
         embeddingSum = slice()
         hidden = (0...config.numHiddenLayers).map { _ in slice() }
         layers = (0..<config.numHiddenLayers).map { _ in
-            Layer(query: slice(), key: slice(), value: slice(), probabilities: slice(), context: slice(),
+            Layer(qkv: slice(), probabilities: slice(), context: slice(),
                   attentionSum: slice(), attentionNorm: slice(), inner: slice(), activated: slice(), outputSum: slice(),
                   attentionMask: slice(), attentionOutputMask: slice(), outputMask: slice())
         }
         embeddingMask = slice()
-        dHidden = slice(); dQuery = slice(); dKey = slice(); dValue = slice(); dContext = slice()
+        dHidden = slice(); dQKV = slice(); dContext = slice(); dDense = slice()
         dInner = slice(); dScores = slice()
+        // The bias columns of dQKV multiply the bias rows in the backward's one product: 0, and
+        // never written.
+        dQKV.update(repeating: 0, count: maxTokens * Self.qkvWidth(hiddenSize: config.hiddenSize))
         self.head = head.map { _ in slice() }
         starts.reserveCapacity(maxBatch)
         lengths.reserveCapacity(maxBatch)

@@ -17,7 +17,8 @@ struct FinetuneBench: ParsableCommand {
             (packed, no padding; dropout as in the checkpoint's config, 0.1 for MiniLM), clip the gradient \
             norm at 1, one AdamW step (lr 5e-5). \
             Reported: training tokens/s (real tokens of the timed steps / their seconds), the median \
-            step time and that of each phase (zeroing, forward + backward, clipping, AdamW), and the \
+            step time and that of each phase (zeroing, forward + backward, the gradient norm for \
+            clipping, AdamW with the clipping factor applied inside it), and the \
             process's peak RSS (VmHWM). scripts/bench_finetune_torch.py runs the \
             same rows with AutoModelForSequenceClassification (each batch padded to its longest \
             text, as HF's collator does) and prints the same figures.

@@ -10,6 +10,7 @@ struct Bench: ParsableCommand {
             // Benchmarks. Keep one per line.
             TokenizerBench.self,
             GemmBench.self,
+            SplitBench.self,
             KernelBench.self,
             BlasInfo.self,
             EncoderBench.self,

@@ -42,7 +42,16 @@ struct EncoderBench: ParsableCommand {
     @Option(help: ArgumentHelp("Only these workloads (comma-separated: lat128,thr32x128,corpus,tok,contended,gemm). Default: all.", valueName: "names"))
     var only: String?
 
-    @Flag(help: "Time batch × length × threads and name the best settings (no other workload runs).")
+    @Option(help: ArgumentHelp("Column blocks per thread of each product for few tokens. Default: the measured one (ProductSplit).", valueName: "n"))
+    var columnBlocks: Int?
+
+    @Option(help: ArgumentHelp("Rows per panel for many tokens (8 … 512). Default: automatic.", valueName: "n"))
+    var panelRows: Int?
+
+    @Flag(help: "One cblas_sgemm per product on OpenBLAS's own threads instead of BertBLAS's panels and blocks.")
+    var openblasThreads = false
+
+    @Flag(help: "Time batch × length × threads × product split and name the best settings (no other workload runs).")
     var sweep = false
 
     @Flag(help: "Print one JSON object: lat128_ms, thr32x128_seq_s, corpus_seq_s, corpus_tok_s, tok_tokens_per_s, contended_lat128_ms, gflops, peak_fraction, load_ms, peak_rss_mb, blas_core, threads (and more).")
@@ -58,6 +67,11 @@ struct EncoderBench: ParsableCommand {
     func run() throws {
         let kernel = Kernel(rawValue: kernel) ?? .blas
         BLASRuntime.setThreads(threads)
+        var split = BLASRuntime.productSplit
+        if let columnBlocks { split.columnBlocksPerThread = max(1, columnBlocks) }
+        if let panelRows { split.panelRows = min(512, max(8, panelRows & ~7)) }
+        split.openBLASThreads = openblasThreads
+        BLASRuntime.setProductSplit(split)
         let directory = URL(fileURLWithPath: model)
         let loadStart = DispatchTime.now().uptimeNanoseconds
         let loaded = try LoadedModel(directory: directory, kernel: kernel)
@@ -69,6 +83,7 @@ struct EncoderBench: ParsableCommand {
         let wanted = only.map { Set($0.split(separator: ",").map(String.init)) }
         func selected(_ name: String) -> Bool { wanted?.contains(name) ?? true }
         var result: [String: Any] = ["blas_core": BLASRuntime.coreName, "threads": threads, "kernel": kernel.rawValue,
+                                     "split": BLASRuntime.productSplit.description,
                                      "load_ms": round2(loadMs), "model": model]
         let bert = loaded.encoder
         let log = { (line: String) in if !self.json { print(line) } }

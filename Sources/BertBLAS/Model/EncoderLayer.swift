@@ -48,24 +48,26 @@ public struct EncoderLayer: Sendable {
     /// - few tokens (a short batch, one sequence): in column blocks of each product, so that each
     ///   weight is read and packed once in all, not once per thin panel; the bias (and activation)
     ///   is applied to each block by the task that computed it.
-    func forward(_ ws: Workspace, tokens n: Int, kernel: Kernel) {
+    ///
+    /// `split` (default `BLASRuntime.productSplit`) chooses the cut; column blocks run only when
+    /// the workspace's intermediate slice holds every row (`Workspace.intermediateRows`).
+    func forward(_ ws: Workspace, tokens n: Int, kernel: Kernel, split: ProductSplit = BLASRuntime.productSplit) {
         let threads = ComputePool.shared.threads
-        if n >= Self.rowPanelTokensPerThread * threads || threads == 1 || Self.forcedPanelRows != nil {
-            forwardInRowPanels(ws, tokens: n, kernel: kernel, threads: threads)
+        if split.openBLASThreads, threads > 1, kernel == .blas {
+            forwardOnOpenBLASThreads(ws, tokens: n, kernel: kernel, threads: threads)
+        } else if n >= split.rowPanelTokensPerThread * threads || threads == 1 || n > Workspace.intermediateRows(tokens: n) {
+            forwardInRowPanels(ws, tokens: n, kernel: kernel, threads: threads, rows: split.panelRows)
         } else {
-            forwardInColumnBlocks(ws, tokens: n, kernel: kernel, threads: threads)
+            forwardInColumnBlocks(ws, tokens: n, kernel: kernel, threads: threads, perThread: split.columnBlocksPerThread)
         }
     }
 
-    /// Below this many tokens per thread the dense products are split by columns.
-    static let rowPanelTokensPerThread = 256
-
-    private func forwardInRowPanels(_ ws: Workspace, tokens n: Int, kernel: Kernel, threads: Int) {
+    private func forwardInRowPanels(_ ws: Workspace, tokens n: Int, kernel: Kernel, threads: Int, rows forced: Int?) {
         let pool = ComputePool.shared
         let x = ws.hidden
         let h = ws.hiddenSize, inner = intermediate.outFeatures
         let ld = ws.qkvWidth
-        let rows = Self.panelRows(tokens: n, threads: threads)
+        let rows = forced ?? Self.panelRows(tokens: n, threads: threads)
         let panels = (n + rows - 1) / rows
         pool.parallelFor(panels) { p in
             let r0 = p * rows, count = min(rows, n - r0)
@@ -95,24 +97,24 @@ public struct EncoderLayer: Sendable {
         }
     }
 
-    private func forwardInColumnBlocks(_ ws: Workspace, tokens n: Int, kernel: Kernel, threads: Int) {
+    private func forwardInColumnBlocks(_ ws: Workspace, tokens n: Int, kernel: Kernel, threads: Int, perThread: Int) {
         let pool = ComputePool.shared
         let x = ws.hidden
         let ld = ws.qkvWidth
         let context = ws.qkv + qkv.queryColumn     // attention wrote the context over Q
         let projection = ws.qkv + qkv.keyColumn    // K is dead after attention
-        let qkvBlocks = 2 * threads
+        let qkvBlocks = perThread * threads
         pool.parallelFor(qkv.tasks(blocks: qkvBlocks)) { task in
             qkv.forward(task: task, blocks: qkvBlocks, x, rows: n, into: ws.qkv, ld: ld, kernel: kernel)
         }
         attention(ws, kernel: kernel)
-        let blocks = Self.columnBlocks(ws.hiddenSize, threads: threads)
+        let blocks = Self.columnBlocks(ws.hiddenSize, blocks: perThread * threads)
         pool.parallelFor(blocks) { block in
             attentionOutput.productBlock(context, rows: n, block: block, of: blocks, into: projection,
                                          kernel: kernel, activation: nil, bias: false, xStride: ld, yStride: ld)
         }
         norm(attentionNorm, projection, stride: ld, bias: attentionOutput.bias, rows: n, threads: threads, ws)
-        let innerBlocks = Self.columnBlocks(intermediate.outFeatures, threads: threads)
+        let innerBlocks = Self.columnBlocks(intermediate.outFeatures, blocks: perThread * threads)
         pool.parallelFor(innerBlocks) { block in
             intermediate.productBlock(x, rows: n, block: block, of: innerBlocks, into: ws.intermediate,
                                       kernel: kernel, activation: activation)
@@ -120,6 +122,52 @@ public struct EncoderLayer: Sendable {
         pool.parallelFor(blocks) { block in
             output.productBlock(ws.intermediate, rows: n, block: block, of: blocks, into: projection,
                                 kernel: kernel, activation: nil, bias: false, yStride: ld)
+        }
+        norm(outputNorm, projection, stride: ld, bias: output.bias, rows: n, threads: threads, ws)
+    }
+
+    /// Every dense product one `cblas_sgemm` on OpenBLAS's own `threads` threads (called from
+    /// this thread, with BertBLAS's threads idle), the element-wise steps on BertBLAS's threads.
+    private func forwardOnOpenBLASThreads(_ ws: Workspace, tokens n: Int, kernel: Kernel, threads: Int) {
+        let pool = ComputePool.shared
+        let x = ws.hidden
+        let h = ws.hiddenSize, inner = intermediate.outFeatures
+        let ld = ws.qkvWidth
+        let context = ws.qkv + qkv.queryColumn
+        let projection = ws.qkv + qkv.keyColumn
+        let chunk = max(32, (n + 4 * threads - 1) / (4 * threads))
+        let chunks = (n + chunk - 1) / chunk
+        BLASRuntime.withOpenBLASThreads(threads) {
+            qkv.product(x, rows: n, into: ws.qkv, ld: ld, kernel: kernel)
+        }
+        pool.parallelFor(chunks) { c in
+            let r0 = c * chunk, count = min(chunk, n - r0)
+            qkv.addBiases(ws.qkv + r0 * ld, rows: count, ld: ld)
+        }
+        attention(ws, kernel: kernel)
+        BLASRuntime.withOpenBLASThreads(threads) {
+            attentionOutput.product(context, rows: n, into: projection, kernel: kernel, xStride: ld, yStride: ld)
+        }
+        norm(attentionNorm, projection, stride: ld, bias: attentionOutput.bias, rows: n, threads: threads, ws)
+        let slab = Workspace.intermediateRows(tokens: n)
+        for s0 in stride(from: 0, to: n, by: slab) {
+            let rows = min(slab, n - s0)
+            BLASRuntime.withOpenBLASThreads(threads) {
+                intermediate.product(x + s0 * h, rows: rows, into: ws.intermediate, kernel: kernel)
+            }
+            let part = max(8, (rows + 4 * threads - 1) / (4 * threads))
+            pool.parallelFor((rows + part - 1) / part) { c in
+                let r0 = c * part, count = min(part, rows - r0)
+                let y = ws.intermediate + r0 * inner
+                if let bias = intermediate.bias {
+                    activation.apply(rows: count, width: inner, y, bias: bias.pointer)
+                } else {
+                    activation.apply(UnsafeMutableBufferPointer(start: y, count: count * inner))
+                }
+            }
+            BLASRuntime.withOpenBLASThreads(threads) {
+                output.product(ws.intermediate, rows: rows, into: projection + s0 * ld, kernel: kernel, yStride: ld)
+            }
         }
         norm(outputNorm, projection, stride: ld, bias: output.bias, rows: n, threads: threads, ws)
     }
@@ -137,9 +185,9 @@ public struct EncoderLayer: Sendable {
         }
     }
 
-    /// Column blocks per product: two per thread, each a multiple of 16 columns.
-    static func columnBlocks(_ columns: Int, threads: Int) -> Int {
-        let width = max(16, (columns / (2 * threads) + 15) & ~15)
+    /// Column blocks of a product cut into about `blocks`, each a multiple of 16 columns.
+    static func columnBlocks(_ columns: Int, blocks: Int) -> Int {
+        let width = max(16, (columns / blocks + 15) & ~15)
         return (columns + width - 1) / width
     }
 
@@ -151,14 +199,9 @@ public struct EncoderLayer: Sendable {
     /// the whole weight again), and thr32x128 ran at 49.6 / 54.1 / 67.7 / 72.2 seq/s with panels
     /// of 64 / 128 / 256 / 512 rows.
     static func panelRows(tokens n: Int, threads: Int) -> Int {
-        if let forced = forcedPanelRows { return min(forced, Workspace.panelRowLimit) }
         let target = (n + 4 * threads - 1) / (4 * threads)
         return min(Workspace.panelRowLimit, max(128, (target + 7) & ~7))
     }
-
-    /// For measuring panel sizes (`BERTBLAS_PANEL_ROWS`, which also forces row panels for any
-    /// number of tokens); nil in normal use.
-    static let forcedPanelRows: Int? = ProcessInfo.processInfo.environment["BERTBLAS_PANEL_ROWS"].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
 
     /// `context = softmax(Q Kᵀ / √D) V`, one task per (sequence, head), over the sequence's own
     /// tokens.

@@ -82,13 +82,31 @@ struct QKVProjection: Sendable {
         guard j0 < product.columns else { return }
         let count = min(blockWidth, product.columns - j0)
         let h = hiddenSize
+        let c0 = product.column + j0, c1 = c0 + count
         Gemm.sgemm(kernel, transB: true, m: rows, n: count, k: h, a: x, lda: h,
                    b: product.weight + j0 * h, ldb: h, c: qkv + product.column + j0, ldc: ld, parallel: false)
         // Biases on the columns of this block that belong to Q, K or V.
-        let c0 = product.column + j0, c1 = c0 + count
         addBias(query, at: queryColumn, rows: rows, columns: c0..<c1, qkv, ld: ld)
         addBias(key, at: keyColumn, rows: rows, columns: c0..<c1, qkv, ld: ld)
         addBias(value, at: valueColumn, rows: rows, columns: c0..<c1, qkv, ld: ld)
+    }
+
+    /// Q, K and V of `rows` input rows without their biases (`addBiases` adds them), each product
+    /// one `cblas_sgemm` call from the calling thread (on OpenBLAS's threads when it has several).
+    func product(_ x: UnsafePointer<Float>, rows: Int, into qkv: UnsafeMutablePointer<Float>, ld: Int, kernel: Kernel) {
+        let h = hiddenSize
+        for product in products {
+            Gemm.sgemm(kernel, transB: true, m: rows, n: product.columns, k: h, a: x, lda: h,
+                       b: product.weight, ldb: h, c: qkv + product.column, ldc: ld, parallel: false)
+        }
+    }
+
+    /// Adds the Q, K and V biases to `rows` rows of `qkv` `[rows, ld]`.
+    func addBiases(_ qkv: UnsafeMutablePointer<Float>, rows: Int, ld: Int) {
+        let all = 0..<ld
+        addBias(query, at: queryColumn, rows: rows, columns: all, qkv, ld: ld)
+        addBias(key, at: keyColumn, rows: rows, columns: all, qkv, ld: ld)
+        addBias(value, at: valueColumn, rows: rows, columns: all, qkv, ld: ld)
     }
 
     /// Adds `linear`'s bias (its output starting at column `column`) to the columns of `columns`

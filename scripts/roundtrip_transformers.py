@@ -12,6 +12,11 @@ problem_type, no ignore_mismatched_sizes), eval mode, one text at a time; then
   - the pipeline's score function (softmax / sigmoid / none: transformers' text-classification
     postprocess for the problem type) on transformers' logits equals `bert classify`'s scores.
 
+A `qa=DIR` folder (written by QuestionAnswererParityTests when BERTBLAS_QA_ROUNDTRIP_DIR names a
+directory: one per tiny BERT/DistilBERT/RoBERTa/ELECTRA checkpoint, after one training step) is
+checked with AutoModelForQuestionAnswering: every tensor loads, and the start and end logits equal
+the training forward's (bertblas_logits.json in the folder).
+
 A `ner` folder (TASK=DIR, or made by --make / --make-families from synthetic CoNLL sentences) is
 checked with AutoModelForTokenClassification instead: every tensor loads, and `bert ner
 --aggregation none` gives each token transformers' argmax label and its softmax score.
@@ -253,6 +258,42 @@ def check_token_folder(bert, folder, tolerance):
     return problems, f"{type(model).__name__}, {len(config.id2label)} labels; {len(texts)} texts, {tokens} tokens: max |score diff| {score_diff:.3g}"
 
 
+def check_qa_folder(bert, folder, tolerance):
+    """A question-answering folder written by `FineTunedFolder.write(_:questionAnswerer:source:)`
+    (QuestionAnswererParityTests with BERTBLAS_QA_ROUNDTRIP_DIR set writes one per tiny checkpoint,
+    after one training step, with its training forward's logits in bertblas_logits.json):
+    AutoModelForQuestionAnswering loads every tensor, and its start and end logits on each sequence,
+    run unpadded, equal BertBLAS's. Returns (problems, summary)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForQuestionAnswering
+
+    config = AutoConfig.from_pretrained(folder)
+    model, info = AutoModelForQuestionAnswering.from_pretrained(folder, output_loading_info=True)
+    model.eval()
+    problems = [f"{kind}: {info[kind]}" for kind in ("missing_keys", "unexpected_keys", "mismatched_keys", "error_msgs")
+                if info.get(kind)]
+    if [type(model).__name__] != config.architectures:
+        problems.append(f"loaded {type(model).__name__}, config says {config.architectures}")
+    with open(os.path.join(folder, "bertblas_logits.json")) as f:
+        expected = json.load(f)
+    starts, ends = [], []
+    for ids, type_ids in zip(expected["ids"], expected["type_ids"]):
+        inputs = {"input_ids": torch.tensor([ids])}
+        # As BertBLAS reads them: not by DistilBERT, nor by a one-type table (the tiny RoBERTa's).
+        if getattr(config, "type_vocab_size", 0) > 1:
+            inputs["token_type_ids"] = torch.tensor([type_ids])
+        with torch.no_grad():
+            out = model(**inputs)
+        starts += out.start_logits[0].tolist()
+        ends += out.end_logits[0].tolist()
+    if len(starts) != len(expected["start_logits"]):
+        problems.append(f"{len(starts)} tokens, BertBLAS {len(expected['start_logits'])}")
+    diff = max(abs(a - b) for a, b in zip(starts + ends, expected["start_logits"] + expected["end_logits"]))
+    if diff > tolerance:
+        problems.append(f"logits differ by {diff:.3g}")
+    return problems, f"{type(model).__name__}; {len(expected['ids'])} sequences, {len(starts)} tokens: max |logit diff| {diff:.3g}"
+
+
 def bert_classify(bert, folder, raw, texts):
     args = [bert, "classify", "--model", folder, "--lines", "--format", "jsonl"] + (["--raw-scores"] if raw else []) + ["-"]
     run = subprocess.run(args, input="\n".join(texts) + "\n", capture_output=True, text=True, check=True)
@@ -295,8 +336,8 @@ def main():
     print(f"transformers {transformers.__version__}, torch {torch.__version__}")
     failed = False
     for task, folder in folders:
-        if task in ("ner", "mlm"):
-            check = check_token_folder if task == "ner" else check_mlm_folder
+        if task in ("ner", "mlm", "qa"):
+            check = {"ner": check_token_folder, "mlm": check_mlm_folder, "qa": check_qa_folder}[task]
             problems, summary = check(args.bert, folder, args.tolerance)
             print(f"{folder}: {summary}  {'ok' if not problems else 'FAIL: ' + '; '.join(problems)}")
             failed |= bool(problems)

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Writes a fine-tuned sequence classifier as a HuggingFace model folder that
-/// `AutoModelForSequenceClassification` and every BertBLAS command load:
+/// `AutoModelForSequenceClassification` and every BertBLAS command load (and token classifiers
+/// and question answerers as their `<Family>For…` folders, below):
 /// ```
 /// config.json        the source config with architectures [<Family>ForSequenceClassification],
 ///                    id2label / label2id (regression: the one target's name) and
@@ -40,6 +41,19 @@ public enum FineTunedFolder {
     public static func write(_ directory: URL, tokenClassifier model: TrainableTokenClassifier, labels: [String], source: URL) throws {
         try write(directory, parameters: model.parameters, labelCount: model.labelCount, labels: labels,
                   architecture: model.config.className(.tokenClassification), problemType: nil, source: source)
+    }
+
+    /// Writes a fine-tuned extractive question answerer as a `<Family>ForQuestionAnswering`
+    /// folder, which `bert qa` and `AutoModelForQuestionAnswering` load. The config keeps no
+    /// labels: transformers sizes `qa_outputs` by `num_labels` (2, start and end, by default),
+    /// so a source classifier's `id2label` would give it the wrong shape.
+    /// - Throws: `BertError.io` naming the file that cannot be read or written.
+    public static func write(_ directory: URL, questionAnswerer model: TrainableQuestionAnswerer, source: URL) throws {
+        try writeFolder(directory, parameters: model.parameters, source: source, writer: "BertBLAS finetune",
+                        what: "fine-tuned model") { config in
+            config["architectures"] = [model.config.className(.questionAnswering)]
+            for key in ["id2label", "label2id", "num_labels", "_num_labels", "problem_type"] { config[key] = nil }
+        }
     }
 
     static func write(_ directory: URL, parameters p: ParameterSet, labelCount: Int, labels: [String], architecture: String,

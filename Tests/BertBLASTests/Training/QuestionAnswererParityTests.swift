@@ -92,4 +92,79 @@ import Testing
         let fresh = try TrainableQuestionAnswerer(directory: encoderOnly, newHead: true)
         #expect(fresh.parameters.entries.contains { $0.name == "qa_outputs.weight" })
     }
+
+    /// A trained question answerer written by `FineTunedFolder.write(_:questionAnswerer:source:)`
+    /// is a `<Family>ForQuestionAnswering` folder: the inference head (`bert qa`'s) gives the
+    /// training forward's logits, training reloads the same parameters, and a source config's
+    /// labels are dropped (transformers would size `qa_outputs` by them).
+    @Test(arguments: ["qa", "families/distilbert-qa", "families/roberta-qa", "families/electra-qa"])
+    func writtenFolderLoadsBack(name: String) throws {
+        let golden = Paths.golden("finetune/\(name)")
+        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: golden.appendingPathComponent("expected.json")))
+        // The source: the golden with a 3-label classifier's id2label in its config.
+        let source = FileManager.default.temporaryDirectory.appendingPathComponent("ftheads-qa-source-\(UUID().uuidString)")
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ftheads-qa-\(UUID().uuidString)")
+        defer { for dir in [source, out] { try? FileManager.default.removeItem(at: dir) } }
+        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: golden.appendingPathComponent("model.safetensors"), to: source.appendingPathComponent("model.safetensors"))
+        var sourceConfig = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: golden.appendingPathComponent("config.json"))) as? [String: Any])
+        sourceConfig["id2label"] = ["0": "a", "1": "b", "2": "c"]
+        sourceConfig["label2id"] = ["a": 0, "b": 1, "c": 2]
+        try JSONSerialization.data(withJSONObject: sourceConfig).write(to: source.appendingPathComponent("config.json"))
+
+        let model = try TrainableQuestionAnswerer(directory: source)
+        let ws = try model.makeWorkspace(maxBatch: 4, maxLength: 16)
+        let optimizer = AdamW(for: model.parameters, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01)
+        model.parameters.zeroGradients()
+        _ = try model.lossAndGradients(ids: expected.ids, typeIds: expected.type_ids, startPositions: expected.start_positions,
+                                       endPositions: expected.end_positions, workspace: ws)
+        try optimizer.update(model.parameters, learningRate: 1e-2)
+        let (start, end) = try model.forward(ids: expected.ids, typeIds: expected.type_ids, workspace: ws)
+        let trained = zip(Array(start), Array(end)).flatMap { [$0, $1] }
+        let before = zip(expected.start_logits.joined(), expected.end_logits.joined()).flatMap { [$0, $1] }
+        #expect(zip(trained, before).map { abs($0 - $1) }.max() ?? 0 > 1e-3, "\(name): the step moved the logits")
+
+        try FineTunedFolder.write(out, questionAnswerer: model, source: source)
+        let written = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("config.json"))) as? [String: Any])
+        #expect(written["architectures"] as? [String] == [model.config.className(.questionAnswering)])
+        #expect(written["id2label"] == nil && written["label2id"] == nil, "\(name): the source's labels were kept")
+
+        let inference = try BertModel(directory: out)
+        let head = try QuestionAnsweringHead(inference.weights, config: inference.config)
+        let iws = try inference.makeWorkspace(maxBatch: 4, maxLength: 16)
+        let encoded = try inference.forward(ids: expected.ids, typeIds: expected.type_ids, workspace: iws)
+        let logits = expected.ids.indices.flatMap { b in
+            let (s, e) = head.forward(encoded.hiddenStates(sequence: b), rows: expected.ids[b].count, kernel: .blas)
+            return zip(s, e).flatMap { [$0, $1] }
+        }
+        let diff = zip(logits, trained).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(logits.count == trained.count && diff <= 1e-5, "\(name): inference logits of the written folder differ by \(diff)")
+
+        let reloaded = try TrainableQuestionAnswerer(directory: out)
+        #expect(reloaded.parameters.entries.map(\.name) == model.parameters.entries.map(\.name))
+        #expect(Array(reloaded.parameters.values) == Array(model.parameters.values))
+
+        // For scripts/roundtrip_transformers.py --qa: the folder and the training forward's logits.
+        if let keep = ProcessInfo.processInfo.environment["BERTBLAS_QA_ROUNDTRIP_DIR"], !keep.isEmpty {
+            let dir = URL(fileURLWithPath: keep).appendingPathComponent(name.replacingOccurrences(of: "/", with: "-"))
+            try FineTunedFolder.write(dir, questionAnswerer: model, source: source)
+            let record: [String: Any] = ["ids": expected.ids.map { $0.map(Int.init) }, "type_ids": expected.type_ids.map { $0.map(Int.init) },
+                                         "start_logits": Array(start).map(Double.init), "end_logits": Array(end).map(Double.init)]
+            try JSONSerialization.data(withJSONObject: record).write(to: dir.appendingPathComponent("bertblas_logits.json"))
+        }
+    }
+
+    /// The written folder is a whole `bert qa` model: with its tokenizer files copied, the task
+    /// loads it and answers as the source checkpoint does (written untrained).
+    @Test func writtenFolderAnswersAsTheSource() throws {
+        let source = Paths.headModels.appendingPathComponent("qa")
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("ftheads-qa-task-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        try FineTunedFolder.write(out, questionAnswerer: try TrainableQuestionAnswerer(directory: source), source: source)
+        let question = "Where is the museum?", context = "The museum is by the river in Paris, near the old town."
+        let answers = try QuestionAnswerer(directory: out).answer(question: question, context: context)
+        let reference = try QuestionAnswerer(directory: source).answer(question: question, context: context)
+        #expect(!answers.isEmpty && answers.map(\.answer) == reference.map(\.answer))
+        #expect(zip(answers, reference).allSatisfy { abs($0.score - $1.score) <= 1e-5 })
+    }
 }

@@ -100,22 +100,31 @@ import Testing
         model.dropout = try Dropout(hidden: 0.2, attention: 0.2, classifier: 0.3, seed: 11)
         _ = try step()
         let gradients = Array(model.parameters.gradients)
-        let eps: Float = 3e-3
-        for name in ["qa_outputs.weight", "distilbert.transformer.layer.1.output_layer_norm.weight",
-                     "distilbert.transformer.layer.0.attention.q_lin.weight", "distilbert.embeddings.word_embeddings.weight"] {
-            let entry = try #require(model.parameters.entry(named: name), "no parameter \(name)")
+        try Self.expectCentralDifferences(model.parameters, gradients: gradients, tensors: [
+            "qa_outputs.weight", "distilbert.transformer.layer.1.output_layer_norm.weight",
+            "distilbert.transformer.layer.0.attention.q_lin.weight", "distilbert.embeddings.word_embeddings.weight",
+        ], eps: 3e-3, label: "distilbert-qa (\(kernel))", step: step)
+    }
+
+    /// With one step's masks held fixed (`step` restarts the dropout steps, zeroes the gradients
+    /// and returns the loss), the backward's `gradients` of each tensor's three largest elements
+    /// (the rest may be dropped or tiny) against central differences of the loss with step `eps`.
+    static func expectCentralDifferences(_ parameters: ParameterSet, gradients: [Float], tensors: [String], eps: Float,
+                                         label: String, step: () throws -> Float) throws {
+        for name in tensors {
+            let entry = try #require(parameters.entry(named: name), "no parameter \(name)")
             let start = entry.parameter.offset
             let top = (0..<entry.parameter.count).sorted { abs(gradients[start + $0]) > abs(gradients[start + $1]) }.prefix(3)
             for i in top {
-                let saved = model.parameters.values[start + i]
-                model.parameters.values[start + i] = saved + eps
+                let saved = parameters.values[start + i]
+                parameters.values[start + i] = saved + eps
                 let plus = try step()
-                model.parameters.values[start + i] = saved - eps
+                parameters.values[start + i] = saved - eps
                 let minus = try step()
-                model.parameters.values[start + i] = saved
+                parameters.values[start + i] = saved
                 let numeric = (plus - minus) / (2 * eps), analytic = gradients[start + i]
                 #expect(abs(numeric - analytic) <= 0.02 * abs(analytic) + 2e-4,
-                        "\(name)[\(i)] (\(kernel)): backward \(analytic), central difference \(numeric)")
+                        "\(label) \(name)[\(i)]: backward \(analytic), central difference \(numeric)")
             }
         }
     }
@@ -171,26 +180,9 @@ import Testing
         let names = ["bert.embeddings.word_embeddings.weight", "bert.encoder.layer.0.attention.self.query.weight",
                      "bert.encoder.layer.1.output.dense.weight", "bert.encoder.layer.0.attention.output.dense.weight",
                      "classifier.weight"]
-        let eps: Float = 1e-2
-        for name in names {
-            let entry = try #require(model.parameters.entry(named: name), "no parameter \(name)")
-            let start = entry.parameter.offset
-            // The three largest gradients of the tensor (the rest may be dropped or tiny).
-            let top = (0..<entry.parameter.count).sorted { abs(gradients[start + $0]) > abs(gradients[start + $1]) }.prefix(3)
-            for i in top {
-                let saved = model.parameters.values[start + i]
-                var losses: [Float] = []
-                for sign: Float in [1, -1] {
-                    model.parameters.values[start + i] = saved + sign * eps
-                    model.dropoutStep = 0
-                    losses.append(try Self.step(model, expected, ws).0)
-                }
-                model.parameters.values[start + i] = saved
-                let numeric = (losses[0] - losses[1]) / (2 * eps)
-                let analytic = gradients[start + i]
-                #expect(abs(numeric - analytic) <= 0.02 * abs(analytic) + 2e-4,
-                        "\(name)[\(i)] (\(kernel)): backward \(analytic), central difference \(numeric)")
-            }
+        try Self.expectCentralDifferences(model.parameters, gradients: gradients, tensors: names, eps: 1e-2, label: "\(kernel)") {
+            model.dropoutStep = 0
+            return try Self.step(model, expected, ws).0
         }
     }
 }

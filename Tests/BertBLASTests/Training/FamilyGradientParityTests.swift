@@ -276,24 +276,8 @@ import Testing
         // 3e-3, not DropoutTests' 1e-2: at 1e-2 one DistilBERT word-embedding element's central
         // difference is 0.14 off (1.046 vs 1.182, both kernels), curvature rather than the
         // backward: at 3e-3 and 1e-3 every element matches.
-        let eps: Float = 3e-3
-        for name in test.tensors {
-            let entry = try #require(model.parameters.entry(named: name), "no parameter \(name)")
-            let start = entry.parameter.offset
-            // The three largest gradients of the tensor (the rest may be dropped or tiny).
-            let top = (0..<entry.parameter.count).sorted { abs(gradients[start + $0]) > abs(gradients[start + $1]) }.prefix(3)
-            for i in top {
-                let saved = model.parameters.values[start + i]
-                model.parameters.values[start + i] = saved + eps
-                let plus = try step()
-                model.parameters.values[start + i] = saved - eps
-                let minus = try step()
-                model.parameters.values[start + i] = saved
-                let numeric = (plus - minus) / (2 * eps), analytic = gradients[start + i]
-                #expect(abs(numeric - analytic) <= 0.02 * abs(analytic) + 2e-4,
-                        "\(test.name) \(name)[\(i)] (\(kernel)): backward \(analytic), central difference \(numeric)")
-            }
-        }
+        try DropoutTests.expectCentralDifferences(model.parameters, gradients: gradients, tensors: test.tensors, eps: 3e-3,
+                                                  label: "\(test.name) (\(kernel))", step: step)
         // The masks were on: the loss differs from the one without dropout.
         #expect(abs(dropped - expected.loss) > 1e-4, "\(test.name): loss with dropout \(dropped) equals torch's without")
     }

@@ -101,24 +101,7 @@ import Testing
         #expect(Array(try model.forward(ids: expected.ids, typeIds: expected.type_ids, workspace: ws)) == evaluation)
         let names = ["bert.embeddings.word_embeddings.weight", "bert.encoder.layer.0.attention.self.query.weight",
                      "bert.encoder.layer.1.output.dense.weight", "classifier.weight"]
-        let eps: Float = 1e-2
-        for name in names {
-            let entry = try #require(model.parameters.entry(named: name), "no parameter \(name)")
-            let start = entry.parameter.offset
-            let top = (0..<entry.parameter.count).sorted { abs(gradients[start + $0]) > abs(gradients[start + $1]) }.prefix(3)
-            for i in top {
-                let saved = model.parameters.values[start + i]
-                var losses: [Float] = []
-                for sign: Float in [1, -1] {
-                    model.parameters.values[start + i] = saved + sign * eps
-                    losses.append(try step())
-                }
-                model.parameters.values[start + i] = saved
-                let numeric = (losses[0] - losses[1]) / (2 * eps)
-                let analytic = gradients[start + i]
-                #expect(abs(numeric - analytic) <= 0.02 * abs(analytic) + 2e-4,
-                        "\(name)[\(i)] (\(kernel)): backward \(analytic), central difference \(numeric)")
-            }
-        }
+        try DropoutTests.expectCentralDifferences(model.parameters, gradients: gradients, tensors: names, eps: 1e-2,
+                                                  label: "\(kernel)", step: step)
     }
 }

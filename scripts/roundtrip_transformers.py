@@ -180,20 +180,29 @@ def make_pretrained_folders(bert, work):
     return folders
 
 
-def check_mlm_folder(bert, folder, tolerance):
-    """A `bert pretrain` folder: AutoModelForMaskedLM loads every tensor, and `bert fill-mask`
-    gives transformers' top-5 ids and softmax scores at the mask. Returns (problems, summary)."""
-    import torch
-    from transformers import AutoConfig, AutoModelForMaskedLM, AutoTokenizer
+def load_checked(auto_class, folder):
+    """`auto_class.from_pretrained(folder)` in eval mode, its config, and what went wrong in the
+    loading: a missing, unexpected or mismatched tensor, or a class other than the config's."""
+    from transformers import AutoConfig
 
     config = AutoConfig.from_pretrained(folder)
-    model, info = AutoModelForMaskedLM.from_pretrained(folder, output_loading_info=True)
+    model, info = auto_class.from_pretrained(folder, output_loading_info=True)
     model.eval()
-    tokenizer = AutoTokenizer.from_pretrained(folder)
     problems = [f"{kind}: {info[kind]}" for kind in ("missing_keys", "unexpected_keys", "mismatched_keys", "error_msgs")
                 if info.get(kind)]
     if [type(model).__name__] != config.architectures:
         problems.append(f"loaded {type(model).__name__}, config says {config.architectures}")
+    return config, model, problems
+
+
+def check_mlm_folder(bert, folder, tolerance):
+    """A `bert pretrain` folder: AutoModelForMaskedLM loads every tensor, and `bert fill-mask`
+    gives transformers' top-5 ids and softmax scores at the mask. Returns (problems, summary)."""
+    import torch
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    config, model, problems = load_checked(AutoModelForMaskedLM, folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
     texts = [t.format(tokenizer.mask_token) for t in MASKED_TEMPLATES]
     run = subprocess.run([bert, "fill-mask", "--model", folder, "--top-k", "5"], input="\n".join(texts) + "\n",
                          capture_output=True, text=True, check=True)
@@ -229,14 +238,10 @@ def check_token_folder(bert, folder, tolerance):
     --aggregation none` (every label kept) gives each token transformers' argmax label and its
     softmax score. Returns (problems, texts, max score diff)."""
     import torch
-    from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-    config = AutoConfig.from_pretrained(folder)
-    model, info = AutoModelForTokenClassification.from_pretrained(folder, output_loading_info=True)
-    model.eval()
+    config, model, problems = load_checked(AutoModelForTokenClassification, folder)
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    problems = [f"{kind}: {info[kind]}" for kind in ("missing_keys", "unexpected_keys", "mismatched_keys", "error_msgs")
-                if info.get(kind)]
     texts = fitting_texts(config, tokenizer)
     run = subprocess.run([bert, "ner", "--model", folder, "--aggregation", "none", "--ignore-labels", ""],
                          input="\n".join(texts) + "\n", capture_output=True, text=True, check=True)
@@ -265,15 +270,9 @@ def check_qa_folder(bert, folder, tolerance):
     AutoModelForQuestionAnswering loads every tensor, and its start and end logits on each sequence,
     run unpadded, equal BertBLAS's. Returns (problems, summary)."""
     import torch
-    from transformers import AutoConfig, AutoModelForQuestionAnswering
+    from transformers import AutoModelForQuestionAnswering
 
-    config = AutoConfig.from_pretrained(folder)
-    model, info = AutoModelForQuestionAnswering.from_pretrained(folder, output_loading_info=True)
-    model.eval()
-    problems = [f"{kind}: {info[kind]}" for kind in ("missing_keys", "unexpected_keys", "mismatched_keys", "error_msgs")
-                if info.get(kind)]
-    if [type(model).__name__] != config.architectures:
-        problems.append(f"loaded {type(model).__name__}, config says {config.architectures}")
+    config, model, problems = load_checked(AutoModelForQuestionAnswering, folder)
     with open(os.path.join(folder, "bertblas_logits.json")) as f:
         expected = json.load(f)
     starts, ends = [], []

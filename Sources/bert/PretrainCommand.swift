@@ -27,7 +27,11 @@ struct PretrainCommand: ParsableCommand {
             random id, 10% stay (DataCollatorForLanguageModeling); the loss is the cross-entropy \
             over the vocabulary at the selected positions. AdamW (no weight decay on biases and \
             LayerNorm), linear warm-up over the first 6% of steps then linear decay, gradient \
-            clipping at norm 1. Batches are packed without padding.
+            clipping at norm 1. Batches are packed without padding. Dropout is on while \
+            training, as transformers' Trainer trains, at the encoder rates of the checkpoint's \
+            config.json (hidden_dropout_prob and attention_probs_dropout_prob, DistilBERT's \
+            dropout and attention_dropout; the masked-LM head has none; seeded by --seed); \
+            --no-dropout turns it off. The held-out evaluation never drops.
 
             Next-sentence pairs: when --model also has a next-sentence head \
             (cls.seq_relationship: BertForPreTraining, BERT only), it is trained too, unless --mlm-only. \
@@ -85,6 +89,9 @@ struct PretrainCommand: ParsableCommand {
     @Flag(name: .long, help: "Train the masked LM only, even when --model has a next-sentence head (the output is then a BertForMaskedLM). Default: off.")
     var mlmOnly = false
 
+    @Flag(name: .long, help: "Train without dropout (deterministic; transformers' Trainer trains with the config's dropout). Default: off (dropout on).")
+    var noDropout = false
+
     @Flag(name: .long, help: "Print the training report as JSON. Default: off (text).")
     var json = false
 
@@ -120,6 +127,7 @@ struct PretrainCommand: ParsableCommand {
         options.policy = wholeWord ? .wholeWordCollator(probability: probability) : .languageModeling(probability: probability)
         options.maxSequences = maxSequences
         options.nextSentence = mlmOnly ? false : nil
+        options.dropout = !noDropout
         let bar = ProgressBar(unit: "steps")
         let result = try MaskedLMPretrainer.train(directory: model.url, texts: lines.map(\.text), options: options,
                                                   kernel: kernel.kernel) { p in
@@ -134,6 +142,7 @@ struct PretrainCommand: ParsableCommand {
                                     validationSequences: result.validationSequences, trainTokens: result.trainTokens,
                                     nextSentence: result.nextSentence, trainDocuments: result.trainDocuments,
                                     validationDocuments: result.validationDocuments,
+                                    dropout: FinetuneCommand.Rates(result.model.dropout),
                                     initial: result.initial, epochs: result.epochs))
         } else {
             var text: String
@@ -144,6 +153,7 @@ struct PretrainCommand: ParsableCommand {
                 text = "corpus      \(corpus): \(lines.count) lines, \(result.trainSequences + result.validationSequences) sequences of up to \(maxLength) tokens\n"
                 text += "split       \(result.trainSequences) train (\(result.trainTokens) tokens) / \(result.validationSequences) held out (seed \(seed))\n"
             }
+            text += FinetuneCommand.dropoutLine(result.model.dropout)
             func nextSentence(_ v: MaskedLMPretrainer.Evaluation) -> String {
                 guard let loss = v.nextSentenceLoss, let accuracy = v.nextSentenceAccuracy else { return "" }
                 return String(format: "   NSP loss %.4f   accuracy %.2f%%", loss, 100 * accuracy)
@@ -178,11 +188,13 @@ extension PretrainCommand {
         var nextSentence: Bool
         var trainDocuments: Int?
         var validationDocuments: Int?
+        /// The dropout rates trained with (absent when off).
+        var dropout: FinetuneCommand.Rates?
         var initial: MaskedLMPretrainer.Evaluation?
         var epochs: [MaskedLMPretrainer.Epoch]
 
         enum CodingKeys: String, CodingKey {
-            case out, corpus, initial, epochs
+            case out, corpus, initial, epochs, dropout
             case trainSequences = "train_sequences", validationSequences = "validation_sequences", trainTokens = "train_tokens"
             case nextSentence = "next_sentence", trainDocuments = "train_documents", validationDocuments = "validation_documents"
         }

@@ -45,6 +45,11 @@ public enum MaskedLMPretrainer {
         /// With next-sentence pairs, the probability of a shorter target length (google's
         /// `short_seq_prob`, 0.1).
         public var shortSequenceProbability = 0.1
+        /// Train mode's dropout, as HF Trainer trains (`model.train()`): the checkpoint's
+        /// encoder rates (`hidden_dropout_prob` and `attention_probs_dropout_prob`, DistilBERT's
+        /// `dropout` and `attention_dropout`; `Dropout(directory:seed:task: .maskedLM)`), seeded
+        /// by `seed`. False (default) trains without dropout (deterministic, the parity setting).
+        public var dropout = false
 
         public init() {}
     }
@@ -224,6 +229,7 @@ public enum MaskedLMPretrainer {
         let tokenizer = try BertTokenizer(directory: directory)
         let nextSentence = try trainsNextSentence(directory, requested: options.nextSentence)
         let model = try TrainableMaskedLM(directory: directory, kernel: kernel, nextSentence: nextSentence)
+        if options.dropout { model.dropout = try Dropout(directory: directory, seed: options.seed, task: .maskedLM) }
         let maxLength = min(options.maxLength, model.config.maxSequenceLength)
         let data = nextSentence
             ? try pairs(texts, tokenizer: tokenizer, maxLength: maxLength, options: options)

@@ -65,6 +65,14 @@ public final class TrainableMaskedLM {
     /// Masked rows decoded at once: the logits scratch is `[logitRows, V]`.
     public let logitRows: Int
 
+    /// Train mode's dropout (default `.off`), in the encoder only: no family's masked-LM head
+    /// (nor BERT's pooler and `cls.seq_relationship`) drops anything in transformers.
+    /// `Dropout(directory:seed:task: .maskedLM)` gives the checkpoint's rates. It applies in
+    /// `lossAndGradients` only, never in `loss` (evaluation).
+    public var dropout: Dropout = .off
+    /// Training steps taken with dropout (each draws new masks).
+    var dropoutStep: UInt64 = 0
+
     /// The head's workspace slices (`TrainingWorkspace.head[slot.rawValue]`).
     enum Slot: Int, CaseIterable {
         /// `[N, H]` the masked positions' hidden states, gathered (M ≤ N rows used).
@@ -169,9 +177,9 @@ public final class TrainableMaskedLM {
         try run(ids: ids, typeIds: typeIds, labels: labels, nextSentenceLabels: nextSentenceLabels, workspace: ws, backward: false)
     }
 
-    /// One batch's masked-LM loss and gradients: forward, cross-entropy on the masked
-    /// positions (and with `nextSentenceLabels` the next-sentence cross-entropy, the two means
-    /// summed as `BertForPreTraining`'s loss), backward. Gradients are added to
+    /// One batch's masked-LM loss and gradients: forward (with `dropout`, train mode),
+    /// cross-entropy on the masked positions (and with `nextSentenceLabels` the next-sentence
+    /// cross-entropy, the two means summed as `BertForPreTraining`'s loss), backward. Gradients are added to
     /// `parameters.gradients` (zero them between optimizer steps); a batch with no masked
     /// position and no next-sentence labels adds nothing.
     ///
@@ -201,7 +209,8 @@ public final class TrainableMaskedLM {
                 throw BertError(.invalidInput, "sequence \(b), position \(t): label \(sequence[t]) is outside the vocabulary of \(v)")
             }
         }
-        _ = try encoder.forward(parameters, ids: ids, typeIds: typeIds, head: slices, workspace: ws)
+        _ = try encoder.forward(parameters, ids: ids, typeIds: typeIds, head: slices, workspace: ws,
+                                dropout: backward ? dropout.nextDraw(&dropoutStep) : nil)
         // The masked rows of the packed batch, and their targets.
         var rows: [Int] = [], targets: [Int] = []
         for (b, sequence) in labels.enumerated() {

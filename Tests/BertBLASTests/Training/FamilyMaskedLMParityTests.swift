@@ -99,6 +99,50 @@ import Testing
         print("FamilyMaskedLMParity \(name) AdamW: \(settings.steps) steps, worst parameter max abs diff \(worst.0) (\(worst.1)), moved \(moved)")
     }
 
+    /// Train mode's dropout (encoder only, as transformers' masked-LM classes): the backward
+    /// through the masks matches central differences of the loss with the masks held fixed
+    /// (`dropoutStep` reset before each evaluation), on the tensors each path reaches; the
+    /// loss differs from the dropout-free one, and `loss` (evaluation) does not drop.
+    @Test(arguments: [("roberta-mlm", ["roberta.embeddings.word_embeddings.weight", "roberta.encoder.layer.0.attention.self.query.weight",
+                                       "lm_head.dense.weight"]),
+                      ("electra-mlm", ["electra.embeddings.word_embeddings.weight", "electra.embeddings.LayerNorm.weight",
+                                       "electra.embeddings_project.weight", "generator_predictions.dense.weight"]),
+                      ("distilbert-mlm", ["distilbert.embeddings.position_embeddings.weight",
+                                          "distilbert.transformer.layer.1.ffn.lin1.weight", "vocab_transform.weight"])])
+    func dropoutBackwardMatchesCentralDifferences(_ test: (name: String, tensors: [String])) throws {
+        let (folder, expected) = try Self.load(test.name)
+        let model = try TrainableMaskedLM(directory: folder)
+        model.dropout = try Dropout(hidden: 0.2, attention: 0.2, classifier: 0, seed: 11)
+        let ws = try model.makeWorkspace(maxBatch: expected.ids.count, maxLength: 16)
+        func step() throws -> Float {
+            model.dropoutStep = 0
+            model.parameters.zeroGradients()
+            return try model.lossAndGradients(ids: expected.ids, typeIds: expected.type_ids, labels: expected.labels, workspace: ws).mean
+        }
+        let dropped = try step()
+        let gradients = Array(model.parameters.gradients)
+        let eps: Float = 3e-3
+        for name in test.tensors {
+            let entry = try #require(model.parameters.entry(named: name), "no parameter \(name)")
+            let start = entry.parameter.offset
+            let top = (0..<entry.parameter.count).sorted { abs(gradients[start + $0]) > abs(gradients[start + $1]) }.prefix(3)
+            for i in top {
+                let saved = model.parameters.values[start + i]
+                model.parameters.values[start + i] = saved + eps
+                let plus = try step()
+                model.parameters.values[start + i] = saved - eps
+                let minus = try step()
+                model.parameters.values[start + i] = saved
+                let numeric = (plus - minus) / (2 * eps), analytic = gradients[start + i]
+                #expect(abs(numeric - analytic) <= 0.02 * abs(analytic) + 2e-4,
+                        "\(test.name) \(name)[\(i)]: backward \(analytic), central difference \(numeric)")
+            }
+        }
+        #expect(abs(dropped - expected.loss) > 1e-4, "\(test.name): loss with dropout \(dropped) equals torch's without")
+        let evaluated = try model.loss(ids: expected.ids, typeIds: expected.type_ids, labels: expected.labels, workspace: ws)
+        #expect(abs(evaluated.mean - expected.loss) <= 1e-5 * abs(expected.loss), "\(test.name): evaluation dropped")
+    }
+
     /// The training forward's masked logits equal the inference head's (`MaskedLMHead`, what
     /// `bert fill-mask` runs) on each family, sequence by sequence.
     @Test(arguments: cases)

@@ -76,6 +76,36 @@ import Testing
         }
     }
 
+    /// Dropout is on by default at the config's encoder rates (reported), and `--no-dropout`
+    /// turns it off: the first epoch's training loss differs, the held-out loss before training
+    /// does not.
+    @Test func dropoutIsOnByDefaultAndNoDropoutTurnsItOff() throws {
+        let dir = try FinetuneCLITests.temp("pretrain-dropout")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let corpus = dir.appendingPathComponent("corpus.txt")
+        try PretrainMLMCLITests.corpus().write(to: corpus, atomically: true, encoding: .utf8)
+        let model = Paths.golden("families/models/electra-mlm")
+        func run(_ extra: [String]) throws -> [String: Any] {
+            let run = try CLI.run("bert", ["pretrain", "--model", model.path, "--corpus", corpus.path,
+                                           "--out", dir.appendingPathComponent("out").path, "--learning-rate", "5e-3",
+                                           "--batch-size", "8", "--max-length", "24", "--json"] + extra)
+            #expect(run.status == 0, "\(run.stderr)")
+            return try #require(try run.jsonLines().first as? [String: Any])
+        }
+        let on = try run([]), off = try run(["--no-dropout"])
+        let rates = try #require(on["dropout"] as? [String: Double])
+        // electra-mlm's config.json: hidden_dropout_prob 0.1, attention_probs_dropout_prob 0.1.
+        #expect(Set(rates.keys) == ["hidden", "attention", "classifier"])
+        #expect(abs((rates["hidden"] ?? 0) - 0.1) < 1e-6 && abs((rates["attention"] ?? 0) - 0.1) < 1e-6 && rates["classifier"] == 0,
+                "\(rates)")
+        #expect(off["dropout"] == nil)
+        func first(_ s: [String: Any], _ key: String) -> Double? { (s["epochs"] as? [[String: Any]])?.first?[key] as? Double }
+        func initial(_ s: [String: Any]) -> Double? { (s["initial"] as? [String: Any])?["loss"] as? Double }
+        #expect(initial(on) != nil && initial(on) == initial(off))
+        let lossOn = try #require(first(on, "train_loss")), lossOff = try #require(first(off, "train_loss"))
+        #expect(abs(lossOn - lossOff) > 1e-4, "train loss with dropout \(lossOn), without \(lossOff)")
+    }
+
     /// Next-sentence pairs are BERT's: asking for them on a family names config.json and says why.
     @Test func nextSentenceIsRefusedForAFamily() throws {
         let model = Paths.golden("families/models/roberta-mlm")

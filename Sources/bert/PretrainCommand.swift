@@ -115,7 +115,7 @@ struct PretrainCommand: ParsableCommand {
         do {
             lines = try TextLines.read(path: corpus)
         } catch {
-            try report.abort("\(corpus): \(error)")
+            try report.abort("\(error)")
         }
         var options = MaskedLMPretrainer.Options()
         options.epochs = epochs

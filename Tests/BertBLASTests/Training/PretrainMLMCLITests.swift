@@ -57,6 +57,19 @@ import Testing
         #expect(fill.status == 0, "\(fill.stderr)")
     }
 
+    /// A corpus that does not exist is refused before the model loads, naming the path once.
+    @Test func aMissingCorpusIsNamedOnce() throws {
+        let dir = try FinetuneCLITests.temp("pretrain-missing")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let corpus = dir.appendingPathComponent("no-such-corpus.txt").path
+        let run = try CLI.run("bert", ["pretrain", "--model", Paths.golden("heads/models/mlm").path, "--corpus", corpus,
+                                       "--out", dir.appendingPathComponent("out").path])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("\(corpus): no such file"), "\(run.stderr)")
+        #expect(run.stderr.components(separatedBy: corpus).count == 2, "the path is named more than once: \(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
+    }
+
     @Test func corpusIsCutIntoWrappedSequences() throws {
         let tokenizer = try BertTokenizer(directory: Paths.golden("heads/models/mlm"))
         let texts = ["the city is very old.", "london was near the sea."]

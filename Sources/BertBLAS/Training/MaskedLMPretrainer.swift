@@ -252,8 +252,8 @@ public enum MaskedLMPretrainer {
                 let loss = try model.lossAndGradients(ids: batch.map(\.ids), typeIds: typeIds(batch), labels: batch.map(\.labels),
                                                       nextSentenceLabels: nextSentenceLabels(batch), workspace: ws)
                 if loss.maskedTokens > 0 || loss.nextSentence != nil {
-                    AdamW.clipGradients(model.parameters, maxNorm: options.maxGradNorm)
-                    try optimizer.update(model.parameters, learningRate: schedule.learningRate(step: step))
+                    try optimizer.update(model.parameters, learningRate: schedule.learningRate(step: step),
+                                         clippingNormTo: options.maxGradNorm)
                 }
                 step += 1
                 lossSum += Double(loss.mean) * Double(loss.maskedTokens)

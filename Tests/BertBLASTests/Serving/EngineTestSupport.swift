@@ -91,9 +91,16 @@ enum EngineTesting {
         Issue.record("timed out waiting until \(what)", sourceLocation: sourceLocation)
     }
 
-    static func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
+    /// The largest |a − b| over the scale of `b`, max(1, max |b|).
+    ///
+    /// A vector's rounding depends on the tokens sharing its pass and on the threads splitting it
+    /// (OpenBLAS sums in an order that depends on the product's shape; docs/SERVER.md), by a few
+    /// ulps of its largest values: normalized vectors differ by at most 1.5e-7, mean-pooled hidden
+    /// states with values up to 3 by up to 1.5e-6. Relative to the scale, 1e-6 bounds both.
+    static func scaledDiff(_ a: [Float], _ b: [Float]) -> Float {
         guard a.count == b.count else { return .infinity }
-        return zip(a, b).map { abs($0 - $1) }.max() ?? 0
+        let scale = max(1, b.map(abs).max() ?? 0)
+        return (zip(a, b).map { abs($0 - $1) }.max() ?? 0) / scale
     }
 
     /// Varied real sentences (1 to ~60 words).

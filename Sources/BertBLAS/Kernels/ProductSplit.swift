@@ -36,6 +36,12 @@ public struct ProductSplit: Sendable, Equatable, CustomStringConvertible {
         self.openBLASThreads = openBLASThreads
     }
 
+    /// Rows per panel for a pass of `tokens` tokens on `threads` threads when it runs in row
+    /// panels: `panelRows`, or the automatic choice.
+    public func rowsPerPanel(tokens: Int, threads: Int) -> Int {
+        panelRows ?? EncoderLayer.panelRows(tokens: tokens, threads: max(1, threads))
+    }
+
     /// The defaults, chosen by measurement.
     public static let measured = ProductSplit()
 

@@ -38,18 +38,9 @@ import Testing
         #expect(model.config.family.rawValue == expected.family)
         #expect(model.tiedDecoder)
         #expect(!model.hasNextSentenceHead)
-        let ws = try model.makeWorkspace(maxBatch: expected.ids.count, maxLength: 16)
-        model.parameters.zeroGradients()
-        let loss = try model.lossAndGradients(ids: expected.ids, typeIds: expected.type_ids, labels: expected.labels, workspace: ws)
-        #expect(loss.maskedTokens == expected.masked_tokens)
-        #expect(abs(loss.mean - expected.loss) <= 1e-5 * abs(expected.loss), "\(name): loss \(loss.mean), torch \(expected.loss)")
-        // All masked rows fit one chunk: the logits slice holds them, in batch order.
-        let v = model.vocabularySize
-        let logits = UnsafeBufferPointer(start: ws.head[TrainableMaskedLM.Slot.logits.rawValue], count: expected.masked_tokens * v)
-        let torch = expected.masked_logits.flatMap { $0 }
-        #expect(torch.count == logits.count)
-        let logitDiff = zip(logits, torch).map { abs($0 - $1) }.max() ?? .infinity
-        #expect(logitDiff <= 1e-5, "\(name): masked logits max abs diff \(logitDiff)")
+        let logitDiff = try MaskedLMParityTests.expectLossAndLogitsMatchTorch(
+            model, ids: expected.ids, typeIds: expected.type_ids, labels: expected.labels, loss: expected.loss,
+            maskedTokens: expected.masked_tokens, maskedLogits: expected.masked_logits, label: "\(name) \(kernel)")
         let worst = try FamilyGradientParityTests.checkGradients(model.parameters, folder: folder, count: expected.gradients,
                                                                  frozen: expected.frozen, label: "\(name) \(kernel)")
         print("FamilyMaskedLMParity \(name) \(kernel): \(expected.gradients) gradients, worst relative \(worst), logits \(logitDiff)")

@@ -41,21 +41,35 @@ import Testing
         return worst
     }
 
+    /// One masked batch through `model` with gradients (zeroed first): the masked-token count,
+    /// the loss within 1e-5 relative and the masked positions' logits within 1e-5 of torch's.
+    /// Returns the logits' max abs diff.
+    @discardableResult
+    static func expectLossAndLogitsMatchTorch(_ model: TrainableMaskedLM, ids: [[Int32]], typeIds: [[Int32]], labels: [[Int32]],
+                                              loss torchLoss: Float, maskedTokens: Int, maskedLogits: [[Float]],
+                                              label: String) throws -> Float {
+        let ws = try model.makeWorkspace(maxBatch: ids.count, maxLength: 16)
+        model.parameters.zeroGradients()
+        let loss = try model.lossAndGradients(ids: ids, typeIds: typeIds, labels: labels, workspace: ws)
+        #expect(loss.maskedTokens == maskedTokens, "\(label): masked tokens")
+        #expect(abs(loss.mean - torchLoss) <= 1e-5 * abs(torchLoss), "\(label): loss \(loss.mean), torch \(torchLoss)")
+        // All masked rows fit one chunk: the logits slice holds them, in batch order.
+        let logits = UnsafeBufferPointer(start: ws.head[TrainableMaskedLM.Slot.logits.rawValue], count: maskedTokens * model.vocabularySize)
+        let torch = maskedLogits.flatMap { $0 }
+        #expect(torch.count == logits.count, "\(label): masked logits")
+        let logitDiff = zip(logits, torch).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(logitDiff <= 1e-5, "\(label): masked logits max abs diff \(logitDiff)")
+        return logitDiff
+    }
+
     @Test(arguments: Kernel.allCases)
     func lossLogitsAndEveryGradientMatchAutograd(kernel: Kernel) throws {
         let (folder, expected) = try Self.load()
         let model = try TrainableMaskedLM(directory: folder, kernel: kernel)
         #expect(model.tiedDecoder)
-        let ws = try model.makeWorkspace(maxBatch: expected.ids.count, maxLength: 16)
-        model.parameters.zeroGradients()
-        let loss = try model.lossAndGradients(ids: expected.ids, typeIds: expected.type_ids, labels: expected.labels, workspace: ws)
-        #expect(loss.maskedTokens == expected.masked_tokens)
-        #expect(abs(loss.mean - expected.loss) <= 1e-5 * abs(expected.loss), "loss \(loss.mean), torch \(expected.loss)")
-        // All masked rows fit one chunk: the logits slice holds them, in batch order.
-        let v = model.vocabularySize
-        let logits = UnsafeBufferPointer(start: ws.head[TrainableMaskedLM.Slot.logits.rawValue], count: expected.masked_tokens * v)
-        let logitDiff = zip(logits, expected.masked_logits.flatMap { $0 }).map { abs($0 - $1) }.max() ?? .infinity
-        #expect(logitDiff <= 1e-5, "masked logits max abs diff \(logitDiff)")
+        try Self.expectLossAndLogitsMatchTorch(model, ids: expected.ids, typeIds: expected.type_ids, labels: expected.labels,
+                                               loss: expected.loss, maskedTokens: expected.masked_tokens,
+                                               maskedLogits: expected.masked_logits, label: "\(kernel)")
         let worst = try Self.worstGradient(model, folder: folder, label: "\(kernel)")
         #expect(worst > 0, "gradients equal to the bit are suspicious for float sums in another order")
     }

@@ -68,10 +68,10 @@ extension EncoderBench {
     /// spell of the machine hits every setting alike, and each round starting the settings that
     /// share a batch × length at a different one (the first after a new workspace can read
     /// differently); each round's figure for a setting is the median of ≥ 2 passes and ≥ 0.2 s
-    /// after one untimed pass. Prints per setting the median
-    /// over the rounds and their range, names the best setting for latency (batch 1) and for
-    /// throughput per length, and per batch × length on all cores the fastest split against the
-    /// default, saying whether the difference is beyond the rounds' spread.
+    /// after one untimed pass. Prints per setting the median over the rounds and their range,
+    /// names the best setting for latency (batch 1) and for throughput per length, and per batch ×
+    /// length on all cores the fastest split against the default, saying whether the difference
+    /// is beyond the rounds' spread.
     func runSweep(_ bert: BertModel) throws {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let lengths = Self.sweepLengths.filter { $0 <= bert.config.maxPositionEmbeddings }

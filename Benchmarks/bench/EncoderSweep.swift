@@ -107,9 +107,9 @@ extension EncoderBench {
                     }
                     results[i].rounds.append(Self.median(samples) * 1000)
                 }
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - sweepStart) / 1e9
+                FileHandle.standardError.write(Data("sweep: round \(round) of \(rounds), batch \(batch) × length \(length) done (\(String(format: "%.0f", elapsed)) s so far)\n".utf8))
             }
-            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - sweepStart) / 1e9
-            FileHandle.standardError.write(Data("sweep: round \(round) of \(rounds) done (\(grid.count) settings, \(String(format: "%.0f", elapsed)) s so far)\n".utf8))
         }
         BLASRuntime.setProductSplit(.measured)
         BLASRuntime.setThreads(threads)

@@ -56,18 +56,17 @@ public struct EncoderLayer: Sendable {
         if split.openBLASThreads, threads > 1, kernel == .blas {
             forwardOnOpenBLASThreads(ws, tokens: n, kernel: kernel, threads: threads)
         } else if n >= split.rowPanelTokensPerThread * threads || threads == 1 || n > Workspace.intermediateRows(tokens: n) {
-            forwardInRowPanels(ws, tokens: n, kernel: kernel, threads: threads, rows: split.panelRows)
+            forwardInRowPanels(ws, tokens: n, kernel: kernel, threads: threads, rows: split.rowsPerPanel(tokens: n, threads: threads))
         } else {
             forwardInColumnBlocks(ws, tokens: n, kernel: kernel, threads: threads, perThread: split.columnBlocksPerThread)
         }
     }
 
-    private func forwardInRowPanels(_ ws: Workspace, tokens n: Int, kernel: Kernel, threads: Int, rows forced: Int?) {
+    private func forwardInRowPanels(_ ws: Workspace, tokens n: Int, kernel: Kernel, threads: Int, rows: Int) {
         let pool = ComputePool.shared
         let x = ws.hidden
         let h = ws.hiddenSize, inner = intermediate.outFeatures
         let ld = ws.qkvWidth
-        let rows = forced ?? Self.panelRows(tokens: n, threads: threads)
         let panels = (n + rows - 1) / rows
         pool.parallelFor(panels) { p in
             let r0 = p * rows, count = min(rows, n - r0)
